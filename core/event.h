@@ -1,0 +1,90 @@
+/* event.h -- the SPEC §3 event: one JSON object per line, schema version 1.
+ *
+ * The classifier fills a struct event; event_format turns it into one line of
+ * JSON through jansson, so escaping of hostile URLs and header text is the
+ * library's job, not ours. Unknown values are NULL and printed as null. */
+#ifndef PROMPTCAUSE_EVENT_H
+#define PROMPTCAUSE_EVENT_H
+
+#include <stddef.h>
+
+#include "challenge.h"
+
+#define EVENT_URL_MAX 4096
+#define EVENT_SHORT_MAX 256
+
+enum event_cause {
+    CAUSE_NONE = 0, /* not a 401/407: no event */
+    CAUSE_PAGE_DENIED,
+    CAUSE_EMBEDDED_DENIED,
+    CAUSE_HANDLER_DENIED,
+    CAUSE_CREDENTIALS_REJECTED,
+    CAUSE_HANDSHAKE,
+    CAUSE_PROXY_AUTH,
+};
+
+enum event_prompt {
+    PROMPT_NONE = 0,
+    PROMPT_BASIC,
+    PROMPT_DIGEST,
+    PROMPT_NOT_INTRANET,
+    PROMPT_SILENT,
+    PROMPT_REJECTED,
+    PROMPT_SUPPRESSED,
+};
+
+enum event_object {
+    OBJECT_UNKNOWN = 0, /* printed as null */
+    OBJECT_DOCUMENT,
+    OBJECT_IMAGE,
+    OBJECT_SCRIPT,
+    OBJECT_STYLE,
+    OBJECT_FRAME,
+    OBJECT_MEDIA,
+    OBJECT_FONT,
+    OBJECT_OBJECT,
+    OBJECT_OTHER,
+};
+
+enum event_evidence {
+    EVIDENCE_NONE = 0, /* printed as null */
+    EVIDENCE_HTML,
+    EVIDENCE_FETCH_METADATA,
+    EVIDENCE_REFERER,
+};
+
+/* All strings are NUL-terminated; "" means unknown and is printed as null. */
+struct event {
+    double ts;                       /* seconds since the epoch, ms precision kept */
+    char client[64];
+    char user[260];
+    char method[32];
+    char url[EVENT_URL_MAX];
+    char host[EVENT_SHORT_MAX];
+    int status;
+    enum event_cause cause;
+    enum event_prompt prompt;
+    const char *schemes[CHALLENGE_MAX]; /* canonical or as-sent names, static or into the challenge set */
+    size_t scheme_count;
+    char realm[CHALLENGE_REALM_MAX];
+    const char *auth_sent;           /* credentials_sent_name(); never NULL once classified */
+    char parent[EVENT_URL_MAX];
+    enum event_evidence evidence;
+    enum event_object object;
+    const char *zone;                /* "intranet", "internet" or NULL */
+    char handler[32];
+    char substatus[8];
+    char hint[512];
+};
+
+/* Format ev as one JSON line (with trailing '\n') into a malloc'd string the
+ * caller frees. Returns NULL when out of memory. */
+char *event_format(const struct event *ev);
+
+/* Event spellings; NULL for the "unknown" values. */
+const char *event_cause_name(enum event_cause cause);
+const char *event_prompt_name(enum event_prompt prompt);
+const char *event_object_name(enum event_object object);
+const char *event_evidence_name(enum event_evidence evidence);
+
+#endif

@@ -1,0 +1,2 @@
+# placeholder
+import sys; sys.exit(77)
