@@ -1,0 +1,31 @@
+#!/bin/sh
+# install-deps.sh -- install everything promptcause needs to build, test and
+# run its demo on a fresh Debian 12 machine (as root). One list, used by the
+# README's two set-up commands and by CI, so a missing package shows up
+# everywhere at once.
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: run as root (apt-get needs it)" >&2
+    exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Build: autotools, c-icap's headers, and the libraries core/ links.
+# Run/test: c-icap (with srv_echo for the benchmark), Squid, python3 for the
+# integration harness and test origin, curl for the demo's browser.
+# Test oracle and corpus: libgumbo (reference HTML parser) and HTML-heavy
+# Debian documentation packages.
+apt-get install -y -qq --no-install-recommends \
+    build-essential autoconf automake libtool pkg-config \
+    c-icap libicapapi-dev squid \
+    libcurl4-openssl-dev libpcre2-dev libjansson-dev libpsl-dev nettle-dev \
+    libcmocka-dev zlib1g-dev \
+    python3 curl ca-certificates procps iproute2 \
+    libgumbo-dev \
+    >/dev/null
+# The packaged daemons are not ours to run: tests start their own instances on
+# free loopback ports. Stop any that the packages' scripts started.
+for svc in squid c-icap; do
+    if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+done
+echo "install-deps: done"
