@@ -1,2 +1,226 @@
-/* placeholder */
-int main(void) { return 77; }
+/* test_event.c -- SPEC §3 event lines: every field present in order, unknowns
+ * null, timestamps in UTC with milliseconds, hostile bytes still produce one
+ * valid JSON line. Lines are parsed back with jansson. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+
+static const char *const spec_fields[] = {
+    "v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt",
+    "schemes", "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler",
+    "substatus", "hint",
+};
+#define FIELD_COUNT (sizeof spec_fields / sizeof spec_fields[0])
+
+static void spec_example(struct event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->ts = 1795608000.123; /* 2026-11-25T12:00:00.123Z */
+    strcpy(ev->client, "10.1.2.3");
+    strcpy(ev->user, "CORP\\alice");
+    strcpy(ev->method, "GET");
+    strcpy(ev->url, "http://intranet/secure/logo.gif");
+    strcpy(ev->host, "intranet");
+    ev->status = 401;
+    ev->cause = CAUSE_EMBEDDED_DENIED;
+    ev->prompt = PROMPT_BASIC;
+    ev->schemes[0] = "Basic";
+    ev->scheme_count = 1;
+    strcpy(ev->realm, "secure");
+    ev->auth_sent = "none";
+    strcpy(ev->parent, "http://intranet/index.html");
+    ev->evidence = EVIDENCE_HTML;
+    ev->object = OBJECT_IMAGE;
+    ev->zone = "intranet";
+    strcpy(ev->substatus, "401.3");
+    strcpy(ev->hint, "grant the anonymous account read access to /secure/logo.gif");
+}
+
+/* Format ev, check it is exactly one line, and parse it back. */
+static json_t *format_and_parse(const struct event *ev)
+{
+    char *line = event_format(ev);
+    assert_non_null(line);
+    size_t len = strlen(line);
+    assert_true(len > 2);
+    assert_int_equal(line[len - 1], '\n');
+    assert_null(memchr(line, '\n', len - 1)); /* one line, no embedded newline */
+    json_error_t jerr;
+    json_t *obj = json_loads(line, 0, &jerr);
+    if (obj == NULL)
+        fail_msg("not JSON (%s): %s", jerr.text, line);
+    free(line);
+    assert_true(json_is_object(obj));
+    return obj;
+}
+
+static void test_spec_example_round_trips(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    json_t *o = format_and_parse(&ev);
+    assert_int_equal(json_integer_value(json_object_get(o, "v")), 1);
+    assert_string_equal(json_string_value(json_object_get(o, "ts")), "2026-11-25T12:00:00.123Z");
+    assert_string_equal(json_string_value(json_object_get(o, "user")), "CORP\\alice");
+    assert_string_equal(json_string_value(json_object_get(o, "url")), ev.url);
+    assert_int_equal(json_integer_value(json_object_get(o, "status")), 401);
+    assert_string_equal(json_string_value(json_object_get(o, "cause")), "embedded-denied");
+    assert_string_equal(json_string_value(json_object_get(o, "prompt")), "basic");
+    json_t *schemes = json_object_get(o, "schemes");
+    assert_true(json_is_array(schemes));
+    assert_int_equal(json_array_size(schemes), 1);
+    assert_string_equal(json_string_value(json_array_get(schemes, 0)), "Basic");
+    assert_string_equal(json_string_value(json_object_get(o, "evidence")), "html");
+    assert_string_equal(json_string_value(json_object_get(o, "object")), "image");
+    assert_string_equal(json_string_value(json_object_get(o, "zone")), "intranet");
+    assert_true(json_is_null(json_object_get(o, "handler")));
+    assert_string_equal(json_string_value(json_object_get(o, "substatus")), "401.3");
+    json_decref(o);
+}
+
+static void test_all_fields_present_in_spec_order(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    char *line = event_format(&ev);
+    assert_non_null(line);
+    const char *prev = line;
+    for (size_t i = 0; i < FIELD_COUNT; i++) {
+        char key[40];
+        snprintf(key, sizeof key, "\"%s\":", spec_fields[i]);
+        const char *at = strstr(line, key);
+        if (at == NULL || at < prev)
+            fail_msg("field %s missing or out of order in %s", spec_fields[i], line);
+        prev = at;
+    }
+    free(line);
+}
+
+static void test_unknown_values_are_null_never_omitted(void **state)
+{
+    (void)state;
+    struct event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.ts = 0;
+    ev.status = 407;
+    ev.cause = CAUSE_PROXY_AUTH;
+    ev.prompt = PROMPT_NONE;
+    json_t *o = format_and_parse(&ev);
+    assert_int_equal(json_object_size(o), FIELD_COUNT);
+    const char *nulls[] = {"client", "user", "method", "url", "host", "realm", "auth_sent",
+                           "parent", "evidence", "object", "zone", "handler", "substatus", "hint"};
+    for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+        if (!json_is_null(json_object_get(o, nulls[i])))
+            fail_msg("%s should be null", nulls[i]);
+    assert_string_equal(json_string_value(json_object_get(o, "prompt")), "none");
+    assert_string_equal(json_string_value(json_object_get(o, "ts")), "1970-01-01T00:00:00.000Z");
+    assert_int_equal(json_array_size(json_object_get(o, "schemes")), 0);
+    json_decref(o);
+}
+
+static void test_invalid_utf8_in_url_still_produces_event(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    strcpy(ev.url, "http://intranet/caf\xe9/\xff\xfe\"quote\\back\x01/\xed\xa0\x80x.gif");
+    strcpy(ev.user, "CORP\\\xc3"); /* truncated two-byte sequence */
+    json_t *o = format_and_parse(&ev);
+    assert_string_equal(json_string_value(json_object_get(o, "url")),
+                        "http://intranet/caf\xef\xbf\xbd/\xef\xbf\xbd\xef\xbf\xbd\"quote\\back\x01/"
+                        "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdx.gif");
+    assert_string_equal(json_string_value(json_object_get(o, "user")), "CORP\\\xef\xbf\xbd");
+    json_decref(o);
+}
+
+static void test_valid_utf8_passes_unchanged(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    strcpy(ev.user, "CORP\\j\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x94\x92");
+    json_t *o = format_and_parse(&ev);
+    assert_string_equal(json_string_value(json_object_get(o, "user")), ev.user);
+    json_decref(o);
+}
+
+static void test_timestamp_rounds_milliseconds_and_carries(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    ev.ts = 1795607999.9996; /* rounds up into the next second */
+    json_t *o = format_and_parse(&ev);
+    assert_string_equal(json_string_value(json_object_get(o, "ts")), "2026-11-25T12:00:00.000Z");
+    json_decref(o);
+    ev.ts = 1795608000.0504;
+    o = format_and_parse(&ev);
+    assert_string_equal(json_string_value(json_object_get(o, "ts")), "2026-11-25T12:00:00.050Z");
+    json_decref(o);
+}
+
+static void test_several_schemes_keep_offered_order(void **state)
+{
+    (void)state;
+    struct event ev;
+    spec_example(&ev);
+    ev.schemes[0] = "Negotiate";
+    ev.schemes[1] = "NTLM";
+    ev.schemes[2] = "X-Custom";
+    ev.scheme_count = 3;
+    json_t *o = format_and_parse(&ev);
+    json_t *s = json_object_get(o, "schemes");
+    assert_int_equal(json_array_size(s), 3);
+    assert_string_equal(json_string_value(json_array_get(s, 0)), "Negotiate");
+    assert_string_equal(json_string_value(json_array_get(s, 1)), "NTLM");
+    assert_string_equal(json_string_value(json_array_get(s, 2)), "X-Custom");
+    json_decref(o);
+}
+
+static void test_enum_spellings_match_spec(void **state)
+{
+    (void)state;
+    assert_string_equal(event_cause_name(CAUSE_PAGE_DENIED), "page-denied");
+    assert_string_equal(event_cause_name(CAUSE_HANDLER_DENIED), "handler-denied");
+    assert_string_equal(event_cause_name(CAUSE_CREDENTIALS_REJECTED), "credentials-rejected");
+    assert_string_equal(event_cause_name(CAUSE_HANDSHAKE), "handshake");
+    assert_string_equal(event_cause_name(CAUSE_PROXY_AUTH), "proxy-auth");
+    assert_null(event_cause_name(CAUSE_NONE));
+    assert_string_equal(event_prompt_name(PROMPT_NOT_INTRANET), "not-intranet");
+    assert_string_equal(event_prompt_name(PROMPT_SUPPRESSED), "suppressed");
+    assert_string_equal(event_prompt_name(PROMPT_REJECTED), "rejected");
+    assert_string_equal(event_prompt_name(PROMPT_SILENT), "silent");
+    assert_string_equal(event_prompt_name(PROMPT_DIGEST), "digest");
+    assert_string_equal(event_object_name(OBJECT_FRAME), "frame");
+    assert_string_equal(event_object_name(OBJECT_MEDIA), "media");
+    assert_string_equal(event_object_name(OBJECT_FONT), "font");
+    assert_null(event_object_name(OBJECT_UNKNOWN));
+    assert_string_equal(event_evidence_name(EVIDENCE_FETCH_METADATA), "fetch-metadata");
+    assert_string_equal(event_evidence_name(EVIDENCE_REFERER), "referer");
+    assert_null(event_evidence_name(EVIDENCE_NONE));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spec_example_round_trips),
+        cmocka_unit_test(test_all_fields_present_in_spec_order),
+        cmocka_unit_test(test_unknown_values_are_null_never_omitted),
+        cmocka_unit_test(test_invalid_utf8_in_url_still_produces_event),
+        cmocka_unit_test(test_valid_utf8_passes_unchanged),
+        cmocka_unit_test(test_timestamp_rounds_milliseconds_and_carries),
+        cmocka_unit_test(test_several_schemes_keep_offered_order),
+        cmocka_unit_test(test_enum_spellings_match_spec),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
