@@ -1,1 +1,388 @@
-/* placeholder: being written */
+/* ntlm.c -- read NTLMSSP messages (MS-NLMP §2.2) and SPNEGO tokens (RFC 4178).
+ *
+ * A proxy only needs the message type and, for a type-3 AUTHENTICATE, the
+ * domain, user and workstation, which end up in logs. So every security
+ * buffer is bounds-checked before use, names are converted to UTF-8 with
+ * invalid sequences replaced and control characters masked, and the DER
+ * reader is an iterative walk over a fixed shape, never a recursive decoder. */
+#include "ntlm.h"
+
+#include <string.h>
+
+static const uint8_t ntlm_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+
+#define NTLMSSP_NEGOTIATE_UNICODE 0x00000001u
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* A fixed-capacity UTF-8 string that only ever holds whole characters. */
+struct u8out {
+    char *buf;
+    size_t cap; /* bytes, NUL included */
+    size_t len;
+    bool full;
+};
+
+/* Append code point cp. Controls (C0, DEL, C1) become '?' because names end up
+ * in log lines; surrogates and out-of-range values become U+FFFD. Once a
+ * character does not fit, nothing more is appended, so truncation always lands
+ * on a character boundary. */
+static void u8_put(struct u8out *o, uint32_t cp)
+{
+    uint8_t tmp[4];
+    size_t k;
+
+    if (cp < 0x20 || (cp >= 0x7F && cp < 0xA0))
+        cp = '?';
+    else if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        cp = 0xFFFD;
+    if (cp < 0x80) {
+        tmp[0] = (uint8_t)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        tmp[0] = (uint8_t)(0xC0 | (cp >> 6));
+        tmp[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 2;
+    } else if (cp < 0x10000) {
+        tmp[0] = (uint8_t)(0xE0 | (cp >> 12));
+        tmp[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        tmp[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 3;
+    } else {
+        tmp[0] = (uint8_t)(0xF0 | (cp >> 18));
+        tmp[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
+        tmp[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
+        tmp[3] = (uint8_t)(0x80 | (cp & 0x3F));
+        k = 4;
+    }
+    if (o->full || o->len + k >= o->cap) {
+        o->full = true;
+        return;
+    }
+    memcpy(o->buf + o->len, tmp, k);
+    o->len += k;
+    o->buf[o->len] = '\0';
+}
+
+/* UTF-16LE (even length) to UTF-8, pairing surrogates; a lone surrogate
+ * becomes U+FFFD. */
+static void utf16le_to_utf8(const uint8_t *p, size_t n, struct u8out *o)
+{
+    size_t i = 0;
+
+    while (i + 1 < n && !o->full) {
+        uint32_t u = le16(p + i);
+        i += 2;
+        if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
+            uint32_t lo = le16(p + i);
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+                i += 2;
+            }
+        }
+        u8_put(o, u); /* lone surrogates are replaced inside */
+    }
+}
+
+/* OEM code page strings: the code page is unknown to us, so take them as
+ * Latin-1, which is right for ASCII and never produces invalid UTF-8. */
+static void latin1_to_utf8(const uint8_t *p, size_t n, struct u8out *o)
+{
+    size_t i;
+
+    for (i = 0; i < n && !o->full; i++)
+        u8_put(o, p[i]);
+}
+
+/* Read the security buffer at msg[at] (len16, maxlen16, offset32) and convert
+ * the string it points to into out. Returns 0, or -1 when the buffer lies
+ * outside msg or a UTF-16 string has an odd length. */
+static int read_secbuf(const uint8_t *msg, size_t n, size_t at, bool unicode, char *out, size_t cap)
+{
+    struct u8out o = {out, cap, 0, false};
+    size_t len = le16(msg + at);
+    size_t off = le32(msg + at + 4);
+
+    out[0] = '\0';
+    if (len == 0)
+        return 0; /* empty field: its offset does not matter */
+    if (off > n || len > n - off)
+        return -1;
+    if (unicode) {
+        if (len % 2 != 0)
+            return -1;
+        utf16le_to_utf8(msg + off, len, &o);
+    } else {
+        latin1_to_utf8(msg + off, len, &o);
+    }
+    return 0;
+}
+
+/* Returns 0 and fills info, or -1 when msg is not a well-formed NTLMSSP
+ * message (info->type is set when the header could be read). */
+int ntlm_inspect(const uint8_t *msg, size_t n, struct ntlm_info *info)
+{
+    uint32_t type;
+
+    memset(info, 0, sizeof *info);
+    if (msg == NULL || n < 12 || memcmp(msg, ntlm_signature, sizeof ntlm_signature) != 0)
+        return -1;
+    type = le32(msg + 8);
+    if (type < 1 || type > 3)
+        return -1;
+    info->type = (int)type;
+    switch (type) {
+    case 1: /* NEGOTIATE: flags at 12 */
+        return n >= 16 ? 0 : -1;
+    case 2: /* CHALLENGE: target name buffer, flags, 8-byte server challenge */
+        return n >= 32 ? 0 : -1;
+    default:
+        break;
+    }
+    /* AUTHENTICATE: six security buffers from offset 12, flags at 60. */
+    if (n < 64)
+        return -1;
+    info->unicode = (le32(msg + 60) & NTLMSSP_NEGOTIATE_UNICODE) != 0;
+    if (read_secbuf(msg, n, 28, info->unicode, info->domain, sizeof info->domain) != 0 ||
+        read_secbuf(msg, n, 36, info->unicode, info->user, sizeof info->user) != 0 ||
+        read_secbuf(msg, n, 44, info->unicode, info->workstation, sizeof info->workstation) != 0) {
+        info->domain[0] = info->user[0] = info->workstation[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- SPNEGO / GSS-API DER ------------------------------------------------ */
+
+/* One DER element: tag byte, content. Only the forms SPNEGO uses are
+ * accepted: single-byte tags and definite lengths of at most 4 bytes. */
+struct der_elem {
+    uint8_t tag;
+    const uint8_t *val;
+    size_t len;
+};
+
+/* Read the element at p[*pos] within p[0..n) and advance *pos past it.
+ * Returns 0, or -1 on a high tag number, an indefinite or oversized length, or
+ * content running past n (which is how lying lengths are caught). */
+static int der_next(const uint8_t *p, size_t n, size_t *pos, struct der_elem *e)
+{
+    size_t i = *pos, len;
+
+    if (i >= n || n - i < 2)
+        return -1;
+    e->tag = p[i++];
+    if ((e->tag & 0x1F) == 0x1F)
+        return -1;
+    len = p[i++];
+    if (len & 0x80) {
+        size_t nb = len & 0x7F, k;
+        if (nb == 0 || nb > 4 || nb > n - i)
+            return -1; /* indefinite, or more than 4 GiB */
+        len = 0;
+        for (k = 0; k < nb; k++)
+            len = (len << 8) | p[i++];
+    }
+    if (len > n - i)
+        return -1;
+    e->val = p + i;
+    e->len = len;
+    *pos = i + len;
+    return 0;
+}
+
+/* DER contents of the OIDs we recognise. */
+static const uint8_t oid_spnego[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+static const uint8_t oid_krb5[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t oid_mskrb5[] = {0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02};
+static const uint8_t oid_krb5_u2u[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03};
+static const uint8_t oid_ntlmssp[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
+
+static bool oid_is(const struct der_elem *e, const uint8_t *oid, size_t n)
+{
+    return e->tag == 0x06 && e->len == n && memcmp(e->val, oid, n) == 0;
+}
+
+/* Mechanism named by an OID element; SPNEGO_UNKNOWN for others. */
+static enum spnego_mech mech_of_oid(const struct der_elem *e)
+{
+    if (oid_is(e, oid_krb5, sizeof oid_krb5) || oid_is(e, oid_mskrb5, sizeof oid_mskrb5) ||
+        oid_is(e, oid_krb5_u2u, sizeof oid_krb5_u2u))
+        return SPNEGO_KERBEROS;
+    if (oid_is(e, oid_ntlmssp, sizeof oid_ntlmssp))
+        return SPNEGO_NTLMSSP;
+    return SPNEGO_UNKNOWN;
+}
+
+static bool is_ntlmssp(const uint8_t *p, size_t n)
+{
+    return n >= sizeof ntlm_signature && memcmp(p, ntlm_signature, sizeof ntlm_signature) == 0;
+}
+
+/* A GSS InitialContextToken ([APPLICATION 0] { thisMech OID, innerToken })
+ * for Kerberos, as sent raw or as the optimistic SPNEGO mechToken. */
+static bool is_gss_kerberos(const uint8_t *p, size_t n)
+{
+    struct der_elem app, oid;
+    size_t pos = 0, ipos = 0;
+
+    if (der_next(p, n, &pos, &app) != 0 || app.tag != 0x60)
+        return false;
+    if (der_next(app.val, app.len, &ipos, &oid) != 0)
+        return false;
+    return mech_of_oid(&oid) == SPNEGO_KERBEROS;
+}
+
+/* Judge a mechToken / responseToken: NTLMSSP (filling info->ntlm), a Kerberos
+ * GSS token, or unknown. */
+static enum spnego_mech mech_of_token(const uint8_t *p, size_t n, struct spnego_info *info)
+{
+    if (is_ntlmssp(p, n)) {
+        info->has_ntlm = ntlm_inspect(p, n, &info->ntlm) == 0;
+        return SPNEGO_NTLMSSP;
+    }
+    if (is_gss_kerberos(p, n))
+        return SPNEGO_KERBEROS;
+    return SPNEGO_UNKNOWN;
+}
+
+/* Content of an [n] field that must hold an OCTET STRING; -1 if it does not. */
+static int octet_string_in(const struct der_elem *field, struct der_elem *os)
+{
+    size_t pos = 0;
+
+    if (der_next(field->val, field->len, &pos, os) != 0 || os->tag != 0x04)
+        return -1;
+    return 0;
+}
+
+/* NegTokenInit ::= SEQUENCE { mechTypes [0], reqFlags [1], mechToken [2],
+ * mechListMIC [3] } (NegTokenInit2 adds negHints [3], MIC [4]; unknown fields
+ * are skipped). The first mechType decides, unless the optimistic mechToken
+ * itself shows NTLMSSP or Kerberos. */
+static enum spnego_mech neg_token_init(const uint8_t *p, size_t n, struct spnego_info *info)
+{
+    struct der_elem seq, f;
+    size_t pos = 0, fpos = 0;
+    enum spnego_mech first = SPNEGO_UNKNOWN, tok = SPNEGO_UNKNOWN;
+    bool have_first = false;
+
+    if (der_next(p, n, &pos, &seq) != 0 || seq.tag != 0x30)
+        return SPNEGO_UNKNOWN;
+    while (fpos < seq.len) {
+        if (der_next(seq.val, seq.len, &fpos, &f) != 0)
+            return SPNEGO_UNKNOWN;
+        if (f.tag == 0xa0) { /* mechTypes: SEQUENCE OF OID */
+            struct der_elem list, oid;
+            size_t lpos = 0, opos = 0;
+            if (der_next(f.val, f.len, &lpos, &list) != 0 || list.tag != 0x30)
+                return SPNEGO_UNKNOWN;
+            while (opos < list.len) {
+                if (der_next(list.val, list.len, &opos, &oid) != 0 || oid.tag != 0x06)
+                    return SPNEGO_UNKNOWN;
+                if (!have_first) {
+                    first = mech_of_oid(&oid);
+                    have_first = true;
+                }
+            }
+        } else if (f.tag == 0xa2) { /* mechToken */
+            struct der_elem os;
+            if (octet_string_in(&f, &os) != 0)
+                return SPNEGO_UNKNOWN;
+            tok = mech_of_token(os.val, os.len, info);
+        }
+    }
+    return tok != SPNEGO_UNKNOWN ? tok : first;
+}
+
+/* NegTokenResp ::= SEQUENCE { negState [0], supportedMech [1],
+ * responseToken [2], mechListMIC [3] }. The responseToken decides when it is
+ * recognisable, else supportedMech. */
+static enum spnego_mech neg_token_resp(const uint8_t *p, size_t n, struct spnego_info *info)
+{
+    struct der_elem seq, f;
+    size_t pos = 0, fpos = 0;
+    enum spnego_mech sup = SPNEGO_UNKNOWN, tok = SPNEGO_UNKNOWN;
+
+    if (der_next(p, n, &pos, &seq) != 0 || seq.tag != 0x30)
+        return SPNEGO_UNKNOWN;
+    while (fpos < seq.len) {
+        if (der_next(seq.val, seq.len, &fpos, &f) != 0)
+            return SPNEGO_UNKNOWN;
+        if (f.tag == 0xa1) {
+            struct der_elem oid;
+            size_t opos = 0;
+            if (der_next(f.val, f.len, &opos, &oid) != 0 || oid.tag != 0x06)
+                return SPNEGO_UNKNOWN;
+            sup = mech_of_oid(&oid);
+        } else if (f.tag == 0xa2) {
+            struct der_elem os;
+            if (octet_string_in(&f, &os) != 0)
+                return SPNEGO_UNKNOWN;
+            tok = mech_of_token(os.val, os.len, info);
+        }
+    }
+    return tok != SPNEGO_UNKNOWN ? tok : sup;
+}
+
+/* Returns 0 when the mechanism was recognised, -1 otherwise (mech UNKNOWN,
+ * has_ntlm false). A recognised NTLMSSP whose message is malformed returns 0
+ * with has_ntlm false. Trailing bytes after the outer element are ignored. */
+int spnego_inspect(const uint8_t *tok, size_t n, struct spnego_info *info)
+{
+    struct der_elem outer, oid;
+    size_t pos = 0, ipos = 0;
+    enum spnego_mech mech = SPNEGO_UNKNOWN;
+
+    memset(info, 0, sizeof *info);
+    if (tok == NULL || n == 0)
+        return -1;
+    if (is_ntlmssp(tok, n)) {
+        mech = mech_of_token(tok, n, info);
+    } else if (der_next(tok, n, &pos, &outer) == 0) {
+        switch (outer.tag) {
+        case 0x60: /* GSS InitialContextToken */
+            if (der_next(outer.val, outer.len, &ipos, &oid) != 0 || oid.tag != 0x06)
+                break;
+            if (oid_is(&oid, oid_spnego, sizeof oid_spnego)) {
+                struct der_elem choice;
+                size_t cpos = ipos;
+                if (der_next(outer.val, outer.len, &cpos, &choice) != 0)
+                    break;
+                if (choice.tag == 0xa0)
+                    mech = neg_token_init(choice.val, choice.len, info);
+                else if (choice.tag == 0xa1)
+                    mech = neg_token_resp(choice.val, choice.len, info);
+            } else {
+                mech = mech_of_oid(&oid); /* raw Kerberos AP-REQ */
+                if (mech == SPNEGO_NTLMSSP) {
+                    const uint8_t *in = outer.val + ipos;
+                    mech = mech_of_token(in, outer.len - ipos, info);
+                }
+            }
+            break;
+        case 0xa0: /* NegTokenInit without the GSS header */
+            mech = neg_token_init(outer.val, outer.len, info);
+            break;
+        case 0xa1: /* NegTokenResp, the usual continuation */
+            mech = neg_token_resp(outer.val, outer.len, info);
+            break;
+        default:
+            break;
+        }
+    }
+    if (mech == SPNEGO_UNKNOWN) {
+        memset(info, 0, sizeof *info);
+        return -1;
+    }
+    info->mech = mech;
+    return 0;
+}
