@@ -1,1 +1,78 @@
-/* placeholder: being written */
+/* stats.c -- register and bump promptcause's c-icap statistics counters.
+ *
+ * c-icap keeps counters in shared memory sized from the registrations made
+ * while services load, so every counter is registered up front in
+ * mod_init_service; per request only ci_stat_uint64_inc runs (a lock and an
+ * add inside c-icap). The ids are plain ints written once before the fork. */
+#include <c_icap/c-icap.h>
+#include <c_icap/debug.h>
+#include <c_icap/stats.h>
+
+#include "stats.h"
+
+#define STATS_GROUP "promptcause"
+
+static int counter_ids[STATS_COUNTER_COUNT] = { -1, -1, -1, -1, -1, -1 };
+static const char *const counter_labels[STATS_COUNTER_COUNT] = {
+    [STATS_RESPONSES] = "responses seen",
+    [STATS_STATUS_401] = "401 responses",
+    [STATS_STATUS_407] = "407 responses",
+    [STATS_HANDSHAKES_UNLOGGED] = "handshakes not logged",
+    [STATS_LOG_WRITE_ERRORS] = "event log write errors",
+    [STATS_INTERNAL_ERRORS] = "internal errors",
+};
+
+/* One counter per cause that makes an event; CAUSE_NONE stays -1. */
+#define CAUSE_SLOTS (CAUSE_PROXY_AUTH + 1)
+static int cause_ids[CAUSE_SLOTS] = { -1, -1, -1, -1, -1, -1, -1 };
+static const char *const cause_labels[CAUSE_SLOTS] = {
+    [CAUSE_PAGE_DENIED] = "events page-denied",
+    [CAUSE_EMBEDDED_DENIED] = "events embedded-denied",
+    [CAUSE_HANDLER_DENIED] = "events handler-denied",
+    [CAUSE_CREDENTIALS_REJECTED] = "events credentials-rejected",
+    [CAUSE_HANDSHAKE] = "events handshake",
+    [CAUSE_PROXY_AUTH] = "events proxy-auth",
+};
+
+/* ci_stat_entry_register takes char * (not const) but does not modify the
+ * label; the casts keep our tables const. */
+static int register_one(const char *label)
+{
+    int id = ci_stat_entry_register((char *)label, STAT_INT64_T, (char *)STATS_GROUP);
+    if (id < 0) {
+        ci_debug_printf(1, "promptcause: cannot register statistics counter \"%s\"\n", label);
+    }
+    return id;
+}
+
+int stats_register(void)
+{
+    int rc = 0;
+    for (int i = 0; i < STATS_COUNTER_COUNT; i++) {
+        counter_ids[i] = register_one(counter_labels[i]);
+        if (counter_ids[i] < 0) {
+            rc = -1;
+        }
+    }
+    for (int c = CAUSE_PAGE_DENIED; c < CAUSE_SLOTS; c++) {
+        cause_ids[c] = register_one(cause_labels[c]);
+        if (cause_ids[c] < 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+void stats_inc(enum stats_counter counter)
+{
+    if ((int)counter >= 0 && counter < STATS_COUNTER_COUNT && counter_ids[counter] >= 0) {
+        ci_stat_uint64_inc(counter_ids[counter], 1);
+    }
+}
+
+void stats_inc_cause(enum event_cause cause)
+{
+    if ((int)cause > 0 && (int)cause < CAUSE_SLOTS && cause_ids[cause] >= 0) {
+        ci_stat_uint64_inc(cause_ids[cause], 1);
+    }
+}

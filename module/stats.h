@@ -1,1 +1,33 @@
-/* placeholder */
+/* stats.h -- promptcause's counters in c-icap's statistics (the `info` service).
+ *
+ * Registered once when the service loads; incremented per request with
+ * ci_stat_uint64_inc, which c-icap keeps in memory shared by all children, so
+ * `info` shows totals for the whole server. */
+#ifndef PROMPTCAUSE_STATS_H
+#define PROMPTCAUSE_STATS_H
+
+#include "event.h"
+
+enum stats_counter {
+    STATS_RESPONSES = 0,    /* RESPMOD transactions seen */
+    STATS_STATUS_401,
+    STATS_STATUS_407,
+    STATS_HANDSHAKES_UNLOGGED,
+    STATS_LOG_WRITE_ERRORS,
+    STATS_INTERNAL_ERRORS,
+    STATS_COUNTER_COUNT
+};
+
+/* Register every counter with c-icap. Call from mod_init_service (counters must
+ * exist before c-icap sizes its statistics memory). Returns 0, or -1 when c-icap
+ * refused a label; that counter is then not kept (a level-1 debug message names
+ * it) and serving goes on, since only numbers are lost. */
+int stats_register(void);
+
+/* Add one to a counter; no-op for an unregistered counter. */
+void stats_inc(enum stats_counter counter);
+
+/* Add one to the "events <cause>" counter. */
+void stats_inc_cause(enum event_cause cause);
+
+#endif

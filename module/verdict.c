@@ -1,0 +1,136 @@
+/* verdict.c -- classify a 401/407 and report it: event log, syslog, X-Prompt-*.
+ *
+ * Runs only for 401/407, so it may allocate: the view and the event are about
+ * 10 KiB together, too much for the stack of a c-icap thread serving many
+ * requests, and too rare to pool. Header values sent back to Squid are
+ * stripped of control characters: a URL or scheme name from the origin must
+ * never end an ICAP header early. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <c_icap/c-icap.h>
+#include <c_icap/debug.h>
+#include <c_icap/simple_api.h>
+
+#include "classify.h"
+#include "event.h"
+#include "eventlog.h"
+#include "request_view.h"
+#include "settings.h"
+#include "stats.h"
+#include "verdict.h"
+
+#define XHEADER_MAX (EVENT_URL_MAX + 64)
+
+struct verdict_work {
+    struct request_view view;
+    struct event ev;
+};
+
+static bool syslog_on;
+
+void verdict_syslog(int facility)
+{
+    if (syslog_on) {
+        closelog();
+        syslog_on = false;
+    }
+    if (facility >= 0) {
+        openlog("promptcause", LOG_PID | LOG_NDELAY, facility);
+        syslog_on = true;
+    }
+}
+
+/* Format "name: value" into out (cap bytes) dropping control characters and
+ * DEL from value, truncating when long. */
+static void header_line(char *out, size_t cap, const char *name, const char *value)
+{
+    int n = snprintf(out, cap, "%s: ", name);
+    size_t o = n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    for (const unsigned char *v = (const unsigned char *)value; *v != '\0' && o + 1 < cap; v++) {
+        if (*v >= 0x20 && *v != 0x7f) {
+            out[o++] = (char)*v;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* Add one ICAP X-header; -1 when c-icap could not store it. */
+static int add_xheader(ci_request_t *req, const char *name, const char *value)
+{
+    char line[XHEADER_MAX];
+    header_line(line, sizeof line, name, value);
+    return ci_icap_add_xheader(req, line) != NULL ? 0 : -1;
+}
+
+/* Write the event line to EventLog and syslog. Returns -1 when it could not
+ * be formatted (out of memory); write failures are counted, not returned. */
+static int report_event(const struct event *ev)
+{
+    char *line = event_format(ev);
+    if (line == NULL) {
+        return -1;
+    }
+    size_t n = strlen(line);
+    if (eventlog_append(line, n) != 0) {
+        stats_inc(STATS_LOG_WRITE_ERRORS);
+    }
+    if (syslog_on) {
+        int len = (int)(n > 0 && line[n - 1] == '\n' ? n - 1 : n);
+        syslog(LOG_NOTICE, "%.*s", len, line);
+    }
+    free(line);
+    return 0;
+}
+
+int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len)
+{
+    const struct settings *s = settings_get();
+    int rc = 0;
+
+    stats_inc(status == 407 ? STATS_STATUS_407 : STATS_STATUS_401);
+    struct verdict_work *w = malloc(sizeof *w);
+    if (w == NULL) {
+        return -1;
+    }
+    memset(&w->ev, 0, sizeof w->ev);
+    if (request_view_build(req, status, body, body_len, &w->view) != 0 ||
+        classify(&s->classify, &w->view.in, &w->ev) != 1) {
+        free(w);
+        return -1;
+    }
+    const struct event *ev = &w->ev;
+    const char *cause = event_cause_name(ev->cause);
+    const char *prompt = event_prompt_name(ev->prompt);
+    if (cause == NULL) {
+        cause = "unknown";
+    }
+    if (prompt == NULL) {
+        prompt = "none";
+    }
+    stats_inc_cause(ev->cause);
+
+    if (add_xheader(req, "X-Prompt-Cause", cause) != 0 || add_xheader(req, "X-Prompt-Reason", prompt) != 0 ||
+        (ev->parent[0] != '\0' && add_xheader(req, "X-Prompt-Parent", ev->parent) != 0)) {
+        rc = -1;
+    }
+    if (ev->cause == CAUSE_HANDSHAKE && !s->log_handshakes) {
+        stats_inc(STATS_HANDSHAKES_UNLOGGED);
+    } else if (report_event(ev) != 0) {
+        rc = -1;
+    }
+    /* Last: adding a response header may move the header buffer the view
+     * points into; nothing reads the view after this. */
+    if (s->annotate) {
+        char line[XHEADER_MAX];
+        header_line(line, sizeof line, "X-Prompt-Cause", cause);
+        if (ci_http_response_add_header(req, line) == NULL) {
+            rc = -1;
+        }
+    }
+    free(w);
+    return rc;
+}
