@@ -10,7 +10,7 @@ keep-alive so connection-based NTLM works through Squid's pinning) and also
 builds the NTLM messages the tests send (type-1, type-3) so both sides of the
 handshake come from one MS-NLMP reading.
 
-Standalone: python3 origin.py --port N [--bind 127.0.0.1]
+Standalone: python3 origin.py --port N [--bind 127.0.0.1] [--site DIR]
 """
 import argparse
 import base64
@@ -225,6 +225,9 @@ class Handler(BaseHTTPRequestHandler):
         query = parse_qs(url.query)
         scheme, token = self._auth()
 
+        static = self.server.static_file(path)
+        if static is not None:
+            return self._send(200, *static)
         if path in ("/", "/index.html"):
             return self._send(200, INDEX)
         if path == "/plain.html":
@@ -285,21 +288,37 @@ class Origin(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr, verbose=False):
+    def __init__(self, addr, verbose=False, site=None):
         super().__init__(addr, Handler)
         self.verbose = verbose
+        self.site = os.path.realpath(site) if site else None
         self.requests = []
         self.lock = threading.Lock()
+
+    def static_file(self, path):
+        """(body, content type) of a file under --site, or None. Files there
+        are public (200) pages; the 401 scenarios stay in code."""
+        if self.site is None:
+            return None
+        if path.endswith("/"):
+            path += "index.html"
+        full = os.path.realpath(os.path.join(self.site, path.lstrip("/")))
+        if not full.startswith(self.site + os.sep) or not os.path.isfile(full):
+            return None
+        ctype = {".html": "text/html", ".gif": "image/gif", ".css": "text/css",
+                 ".js": "application/javascript"}.get(os.path.splitext(full)[1], "application/octet-stream")
+        with open(full, "rb") as f:
+            return f.read(), ctype
 
     def record(self, h):
         with self.lock:
             self.requests.append((h.command, h.path, dict(h.headers.items())))
 
 
-def start_origin(port=0, bind="127.0.0.1", verbose=False):
+def start_origin(port=0, bind="127.0.0.1", verbose=False, site=None):
     """Start an origin in a background thread; returns the server (.server_port,
-    .shutdown())."""
-    srv = Origin((bind, port), verbose=verbose)
+    .shutdown()). site: a directory of public pages served before the scenarios."""
+    srv = Origin((bind, port), verbose=verbose, site=site)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
@@ -308,9 +327,10 @@ def main():
     ap = argparse.ArgumentParser(description="promptcause test origin (IIS/Apache-like 401s)")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--site", help="directory of public pages, served before the scenarios")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
-    srv = Origin((args.bind, args.port), verbose=args.verbose)
+    srv = Origin((args.bind, args.port), verbose=args.verbose, site=args.site)
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

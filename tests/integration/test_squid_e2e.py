@@ -91,7 +91,8 @@ def scenarios(op):
         ("embedded-denied, parent from fetch metadata", [
             step(index, DOC, 200),
             step(f"{I}/secure/menu.js", {**SCRIPT_FETCH, "Referer": index}, event=dict(
-                cause="embedded-denied", parent=index, evidence="fetch-metadata", object="script")),
+                cause="embedded-denied", prompt="basic", parent=index, evidence="fetch-metadata",
+                object="script")),
         ]),
         ("basic always prompts, even on an FQDN", [
             step(f"{W}/secure/index.html", DOC, event=dict(

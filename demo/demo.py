@@ -1,0 +1,235 @@
+"""demo.py -- promptcause on one machine: a browser, Squid, c-icap, a web site.
+
+Started by demo/run-demo.sh. Runs the same parts as the end-to-end tests (the
+test origin serving demo/site/ plus its 401/407 scenarios, c-icap with the built
+module, a generated Squid on loopback ports), then plays a browser: it opens
+pages, fetches what they embed with the headers a browser sends (Referer,
+Accept, Sec-Fetch-*), logs on with NTLM by itself on intranet hosts as IE and
+Edge do, and finally prints what promptcause found, from its event log and from
+Squid's access log. Every KB 258063 cause of SPEC's table shows up once.
+"""
+import argparse
+import http.client
+import os
+import re
+import sys
+import textwrap
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+
+import pcharness as H  # noqa: E402
+import origin as O  # noqa: E402
+import squid as S  # noqa: E402
+
+HOSTS = ["intranet", "www.example.test", "other.example.org", "portal.corp.example.test"]
+INTRANET_PATTERNS = "*.corp.example.test"
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) promptcause-demo"
+
+ACCEPT = {
+    "document": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "image": "image/avif,image/webp,image/apng,image/*,*/*;q=0.8",
+    "script": "*/*",
+    "style": "text/css,*/*;q=0.1",
+    "iframe": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+}
+
+
+class Embeds(HTMLParser):
+    """What a browser would fetch after the page: (destination, url)."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        ref = None
+        if tag == "img":
+            ref = ("image", a.get("src"))
+        elif tag == "script" and a.get("src"):
+            ref = ("script", a.get("src"))
+        elif tag == "link" and "stylesheet" in (a.get("rel") or "").lower():
+            ref = ("style", a.get("href"))
+        elif tag in ("iframe", "frame"):
+            ref = ("iframe", a.get("src"))
+        if ref and ref[1]:
+            self.found.append((ref[0], urljoin(self.base, ref[1])))
+
+
+class Browser:
+    """A small browser model: one keep-alive connection to the proxy per page
+    load (NTLM needs the connection kept), automatic NTLM logon as CORP\\alice to
+    intranet hosts (dotless or listed), never a typed password."""
+
+    def __init__(self, proxy_port, out):
+        self.proxy_port = proxy_port
+        self.out = out
+
+    def _conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=15)
+
+    def get(self, conn, url, dest, referer=None, authorization=None):
+        host = urlsplit(url).netloc
+        same = referer and urlsplit(referer).netloc == host
+        headers = {"Host": host, "User-Agent": UA, "Accept": ACCEPT[dest],
+                   "Sec-Fetch-Dest": dest,
+                   "Sec-Fetch-Mode": "navigate" if dest == "document" else "no-cors",
+                   "Sec-Fetch-Site": "none" if not referer else ("same-origin" if same else "cross-site")}
+        if referer:
+            headers["Referer"] = referer
+        if authorization:
+            headers["Authorization"] = authorization
+        conn.request("GET", url, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        self.out.write(f"  {r.status} {url}{'  [' + authorization.split()[0] + ' logon]' if authorization else ''}\n")
+        return r, body
+
+    def _intranet(self, host):
+        return "." not in host or host.endswith(".corp.example.test")
+
+    def fetch(self, conn, url, dest, referer=None):
+        r, body = self.get(conn, url, dest, referer)
+        offers = [v.split()[0].lower() for k, v in r.getheaders() if k.lower() == "www-authenticate" and v.strip()]
+        host = urlsplit(url).hostname
+        if r.status == 401 and ("ntlm" in offers or "negotiate" in offers) and self._intranet(host):
+            # Windows integrated logon, as the browser does it without asking.
+            word = "Negotiate" if host.endswith(".corp.example.test") else "NTLM"
+            r, body = self.get(conn, url, dest, referer, f"{word} {O.b64(O.ntlm_type1())}")
+            if r.status == 401:
+                r, body = self.get(conn, url, dest, referer,
+                                   f"{word} {O.b64(O.ntlm_type3('CORP', 'alice', 'WS0042'))}")
+        return r, body
+
+    def open(self, url):
+        """Navigate to url and load what the page embeds, like a browser."""
+        self.out.write(f"browser: open {url}\n")
+        conn = self._conn()
+        try:
+            r, body = self.fetch(conn, url, "document")
+            ctype = r.getheader("Content-Type", "")
+            if r.status == 200 and ctype.startswith("text/html"):
+                p = Embeds(url)
+                p.feed(body.decode("utf-8", "replace"))
+                for dest, sub in p.found:
+                    if urlsplit(sub).netloc == urlsplit(url).netloc:
+                        self.fetch(conn, sub, dest, referer=url)
+                    else:
+                        c2 = self._conn()  # another site: another connection
+                        try:
+                            self.fetch(c2, sub, dest, referer=url)
+                        finally:
+                            c2.close()
+        finally:
+            conn.close()
+
+
+def cell(v, width):
+    s = "-" if v in (None, "") else str(v)
+    return s if len(s) <= width else s[:width - 1] + "…"
+
+
+def report(events, access_rows, out):
+    out.write("\n=== promptcause events (event log, one per 401/407) ===\n")
+    cols = [("url", 46), ("cause", 20), ("prompt", 12), ("detail", 34)]
+    out.write("  ".join(n.ljust(w) for n, w in cols) + "\n")
+    out.write("  ".join("-" * w for _, w in cols) + "\n")
+    for e in events:
+        detail = []
+        if e.get("parent"):
+            detail.append(f"parent={e['parent']} ({e.get('object')}, {e.get('evidence')})")
+        if e.get("handler"):
+            detail.append(f"handler={e['handler']}")
+        if e.get("user"):
+            detail.append(f"user={e['user']}")
+        if e.get("auth_sent") not in (None, "none"):
+            detail.append(f"sent={e['auth_sent']}")
+        if e.get("substatus"):
+            detail.append(f"IIS {e['substatus']}")
+        if e.get("zone"):
+            detail.append(e["zone"])
+        out.write("  ".join([cell(e.get("url"), 46).ljust(46), cell(e.get("cause"), 20).ljust(20),
+                             cell(e.get("prompt"), 12).ljust(12), ", ".join(detail)]) + "\n")
+        if e.get("hint"):
+            out.write(textwrap.indent(textwrap.fill("hint: " + e["hint"], 100), " " * 48) + "\n")
+    out.write("\n=== Squid access.log (last three fields: X-Prompt-Cause X-Prompt-Reason X-Prompt-Parent) ===\n")
+    for r in access_rows:
+        out.write(r)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
+    args = ap.parse_args()
+    out = sys.stdout
+    if not os.path.exists(H.MODULE):
+        sys.stderr.write(f"demo: module not built: {H.MODULE}\n")
+        return 2
+    for prog in ("squid", "c-icap"):
+        if H.find_binary(prog) is None:
+            sys.stderr.write(f"demo: {prog} is not installed (scripts/install-deps.sh)\n")
+            return 2
+    try:
+        import cicap
+    except ImportError as e:
+        sys.stderr.write(f"demo: tests/integration/cicap.py missing: {e}\n")
+        return 2
+    if args.keep:
+        os.environ["PC_KEEP_TMP"] = "1"
+
+    tmp = H.TempDir(prefix="promptcause-demo-")
+    procs = H.Processes()
+    org = None
+    try:
+        org = O.start_origin(site=os.path.join(HERE, "site"))
+        icap = cicap.start_cicap(tmp, procs, [("IntranetHosts", INTRANET_PATTERNS)], children=2)
+        sq = S.start_squid(tmp, procs, icap.port, org.server_port, HOSTS)
+        out.write(f"demo: origin :{org.server_port}  c-icap :{icap.port}  squid :{sq.port}  (dir {tmp.path})\n")
+        out.write(f"demo: intranet hosts: dotless names and {INTRANET_PATTERNS}\n\n")
+
+        b = Browser(sq.port, out)
+        ip = f"http://127.0.0.1:{org.server_port}"
+        for url in [
+            "http://intranet/",                          # public page, protected logo + script
+            "http://www.example.test/partners.html",     # cross-site badge: suppressed
+            "http://intranet/secure/report.html",        # page-denied, Basic
+            "http://www.example.test/news/today.shtml",  # handler-denied
+            "http://intranet/digest/index.html",         # Digest
+            "http://www.example.test/ntlm/index.html",   # integrated, dotted: not-intranet
+            f"{ip}/ntlm/index.html",                     # integrated, IP: not-intranet
+            "http://intranet/ntlm/app.html",             # silent -> handshake -> credentials-rejected
+            "http://portal.corp.example.test/ntlm/kerberos.html",  # listed host; Negotiate carrying NTLM
+            "http://intranet/iis7/index.html",           # IIS 7 401.3
+            "http://intranet/parent-proxy/index.html",   # 407 from a parent proxy
+            "http://intranet/nochallenge/index.html",    # 401 without a challenge
+            "http://intranet/malformed/index.html",      # malformed challenge
+        ]:
+            b.open(url)
+
+        n_rows = lambda: len([ln for ln in open(sq.access_log) if " GET " in ln])  # noqa: E731
+        H.wait_for(lambda: n_rows() >= 20, timeout=5.0)
+        H.wait_for(lambda: len(cicap.read_events(icap.event_log)) >= 15, timeout=3.0)
+        events = cicap.read_events(icap.event_log)
+        rows = [ln for ln in open(sq.access_log) if " GET " in ln]
+        report(events, rows, out)
+        out.write(f"\ndemo: {len(events)} events; event log {icap.event_log}\n")
+        if not events:
+            sys.stderr.write("demo: no events were logged -- see " + icap.server_log + "\n")
+            return 1
+        return 0
+    except (RuntimeError, OSError) as e:
+        sys.stderr.write(f"demo: failed to start: {e}\n")
+        return 1
+    finally:
+        procs.stop_all()
+        if org is not None:
+            org.shutdown()
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
