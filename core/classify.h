@@ -54,7 +54,16 @@ struct classify_input {
 
 /* Classify one response. Returns 1 and fills ev when status is 401 or 407,
  * 0 when the response produces no event (ev untouched). Never fails otherwise:
- * malformed headers are classified with what could be read. */
+ * malformed headers are classified with what could be read.
+ * - ev->schemes[i] points into in->challenges for schemes without a canonical
+ *   name (SCHEME_OTHER): keep the challenge set until the event is formatted.
+ * - Sec-Fetch-Dest "document" marks a navigation even when html_parent is
+ *   given (the user opened the URL itself); then parent and evidence are null.
+ * - A cross-site image turns only a would-be dialog (basic, digest,
+ *   not-intranet) into "suppressed"; silent and none stay as they are.
+ * - Object, parent and evidence are filled for every cause, handler only for
+ *   handler-denied and embedded-denied; the hint never holds an unhashed user
+ *   when UserNames is hash or off. */
 int classify(const struct classify_config *cfg, const struct classify_input *in, struct event *ev);
 
 /* Host of an absolute URL into out (lower-cased, no port, no brackets).
