@@ -317,6 +317,9 @@ static int cfg_intranet(const char *directive, const char **argv, void *data)
     }
     for (size_t i = 0; argv[i] != NULL; i++) {
         if (zone_rules_add(cur.intranet, argv[i], err, sizeof err) != 0) {
+            if (strstr(err, argv[i]) != NULL) { /* the reason already quotes the pattern */
+                return reject(directive, argv, "%s", err);
+            }
             return reject(directive, argv, "bad pattern \"%s\": %s", argv[i], err);
         }
     }

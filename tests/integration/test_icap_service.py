@@ -1,2 +1,440 @@
-# placeholder
-import sys; sys.exit(77)
+"""test_icap_service -- the promptcause c-icap service against a real c-icap.
+
+Our own ICAP client (icapclient.py) plays Squid: it sends RESPMOD transactions
+the way Squid 5.7 does (request and response headers, the body in a 64 KiB
+preview with "0; ieof", X-Client-IP) to c-icap running the built module
+(cicap.py). Each scenario is data: what the browser sent and what the origin
+answered, and what must come back -- 204 or 200, the X-Prompt-* ICAP headers,
+and the event-log line (SPEC §2-§5). Further checks cover what a table cannot:
+OPTIONS, AnnotateResponse echoing bodies byte for byte, bad configurations that
+must stop c-icap with a message naming the directive, and an unwritable
+EventLog that must not stop the service.
+
+Exit status follows automake: 0 pass, 1 fail, 77 skip (no c-icap or module).
+"""
+import base64
+import os
+import struct
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pcharness as H  # noqa: E402
+import cicap  # noqa: E402
+import icapclient as C  # noqa: E402
+
+CLIENT_IP = "10.1.2.3"
+PREVIEW = 65536  # what Squid sends when the service asks for it (capped at 64 KiB)
+
+# ---- NTLMSSP messages (MS-NLMP 2.2.1), just enough for the proxy's view ------
+SIG = b"NTLMSSP\x00"
+F_UNICODE, F_NTLM, F_TARGET_INFO = 0x1, 0x200, 0x800000
+
+
+def ntlm_type1():
+    """NEGOTIATE_MESSAGE: signature, type, flags, empty domain/workstation buffers."""
+    return SIG + struct.pack("<II", 1, F_UNICODE | F_NTLM) + struct.pack("<HHI", 0, 0, 32) * 2
+
+
+def ntlm_type2():
+    """CHALLENGE_MESSAGE: empty target name, flags, 8-byte challenge, empty target info."""
+    return (SIG + struct.pack("<I", 2) + struct.pack("<HHI", 0, 0, 48)
+            + struct.pack("<I", F_UNICODE | F_NTLM | F_TARGET_INFO) + b"\x01\x23\x45\x67\x89\xab\xcd\xef"
+            + b"\x00" * 8 + struct.pack("<HHI", 0, 0, 48))
+
+
+def ntlm_type3(domain="CORP", user="alice", workstation="WS01"):
+    """AUTHENTICATE_MESSAGE with UTF-16LE names and dummy 24-byte responses;
+    payload after the 64-byte fixed part (no version, no MIC)."""
+    fields = [b"\x00" * 24, b"\x11" * 24, domain.encode("utf-16-le"), user.encode("utf-16-le"),
+              workstation.encode("utf-16-le"), b""]
+    off = 64
+    bufs, payload = b"", b""
+    for f in fields:
+        bufs += struct.pack("<HHI", len(f), len(f), off + len(payload))
+        payload += f
+    return SIG + struct.pack("<I", 3) + bufs + struct.pack("<I", F_UNICODE | F_NTLM) + payload
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+# ---- the scenario table ------------------------------------------------------
+DOC = "Accept: text/html,application/xhtml+xml,*/*;q=0.8\nSec-Fetch-Dest: document\nSec-Fetch-Mode: navigate\n"
+IMG_OLD = "Accept: image/png,image/*;q=0.8,*/*;q=0.5\n"  # no fetch metadata (old IE)
+IMG_FETCH = "Accept: image/avif,image/webp,*/*\nSec-Fetch-Dest: image\nSec-Fetch-Mode: no-cors\n"
+IIS_401_3 = (b"<html><head><title>You are not authorized to view this page</title></head><body>"
+             b"<h2>HTTP Error 401.3 - Unauthorized: Access is denied due to an ACL set on the "
+             b"requested resource.</h2>Internet Information Services (IIS)</body></html>")
+
+
+def get(url, extra=""):
+    host = url.split("/")[2]
+    return f"GET {url} HTTP/1.1\nHost: {host}\nUser-Agent: Mozilla/5.0\n{extra}"
+
+
+def r401(*challenges, status="401 Unauthorized", header="WWW-Authenticate", length=None):
+    lines = [f"HTTP/1.1 {status}", "Content-Type: text/html"]
+    lines += [f"{header}: {c}" for c in challenges]
+    if length is not None:
+        lines.append(f"Content-Length: {length}")
+    return "\n".join(lines) + "\n"
+
+
+def case(name, req, res, body=b"<html>denied</html>", event=None, x=None, icap=204, preview=PREVIEW,
+         icap_headers=None, group="default"):
+    """One transaction. event: expected event fields (subset), or None for "no
+    event line". x: expected X-Prompt-* headers {Cause, Reason, Parent}; None
+    for "no X-Prompt-* at all"; by default derived from event."""
+    if x is None and event is not None:
+        x = {"Cause": event["cause"], "Reason": event["prompt"], "Parent": event.get("parent")}
+    hdrs = {"X-Client-IP": CLIENT_IP}
+    hdrs.update(icap_headers or {})
+    return dict(name=name, req=req, res=res, body=body, event=event, x=x, icap=icap, preview=preview,
+                icap_headers=hdrs, group=group)
+
+
+I, W = "http://intranet", "http://www.example.com"
+NEG_NTLM = ("Negotiate", "NTLM")
+
+CASES = [
+    case("200 OK is not ours: 204, no X-Prompt, no event",
+         get(f"{I}/index.html", DOC), "HTTP/1.1 200 OK\nContent-Type: text/html\nContent-Length: 5\n", b"hello"),
+    case("302 is not ours either",
+         get(f"{I}/old", DOC), "HTTP/1.1 302 Found\nLocation: /new\n", None),
+    case("page-denied, Basic", get(f"{I}/secure/index.html", DOC), r401('Basic realm="Secure Area"'),
+         event=dict(cause="page-denied", prompt="basic", schemes=["Basic"], realm="Secure Area", zone="intranet",
+                    auth_sent="none", object="document", parent=None, host="intranet", user=None,
+                    url=f"{I}/secure/index.html", method="GET", status=401, client=CLIENT_IP, v=1)),
+    case("page-denied, Digest", get(f"{W}/private/", DOC),
+         r401('Digest realm="staff@example.com", qop="auth", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093"'),
+         event=dict(cause="page-denied", prompt="digest", schemes=["Digest"], realm="staff@example.com",
+                    zone="internet", host="www.example.com")),
+    case("integrated auth to an FQDN: not-intranet", get(f"{W}/app/", DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="not-intranet", schemes=["Negotiate", "NTLM"], zone="internet")),
+    case("integrated auth to an IP literal: not-intranet", get("http://192.0.2.10/app/", DOC), r401("NTLM"),
+         event=dict(cause="page-denied", prompt="not-intranet", zone="internet", host="192.0.2.10")),
+    case("integrated auth to a dotless host: silent", get(f"{I}/app/", DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="silent", zone="intranet")),
+    case("dotted host without IntranetHosts: not-intranet", get("http://app.corp.example/", DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="not-intranet", zone="internet")),
+    case("dotted host listed in IntranetHosts: silent", get("http://app.corp.example/", DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="silent", zone="intranet"), group="intranet"),
+    case("IP listed by CIDR in IntranetHosts: silent", get("http://10.20.30.40/", DOC), r401("NTLM"),
+         event=dict(cause="page-denied", prompt="silent", zone="intranet"), group="intranet"),
+    case("script-mapped extension: handler-denied", get(f"{I}/news/page.shtml", DOC),
+         r401('Basic realm="x"'), event=dict(cause="handler-denied", handler=".shtml", prompt="basic")),
+    case("image with Referer and image Accept: embedded-denied",
+         get(f"{I}/secure/logo.gif", f"Referer: {I}/index.html\n{IMG_OLD}"), r401('Basic realm="img"'),
+         event=dict(cause="embedded-denied", prompt="basic", parent=f"{I}/index.html", evidence="referer",
+                    object="image")),
+    case("image with fetch metadata: embedded-denied, evidence fetch-metadata",
+         get(f"{I}/secure/logo.png", f"Referer: {I}/index.html\n{IMG_FETCH}"), r401('Basic realm="img"'),
+         event=dict(cause="embedded-denied", parent=f"{I}/index.html", evidence="fetch-metadata",
+                    object="image", prompt="basic")),
+    case("NTLM type-2 handshake: X-Prompt-* but no event by default",
+         get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type1())}\n"), r401(f"NTLM {b64(ntlm_type2())}"),
+         event=None, x={"Cause": "handshake", "Reason": "none", "Parent": None}),
+    case("NTLM type-2 handshake logged with LogHandshakes on",
+         get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type1())}\n"), r401(f"NTLM {b64(ntlm_type2())}"),
+         event=dict(cause="handshake", prompt="none", auth_sent="ntlm"), group="handshakes"),
+    case("NTLM type-3 still refused: credentials-rejected, user from the message",
+         get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type3())}\n"), r401(*NEG_NTLM),
+         event=dict(cause="credentials-rejected", prompt="rejected", auth_sent="ntlm", user="CORP\\alice")),
+    case("NTLMSSP inside Negotiate: auth_sent negotiate-ntlm",
+         get(f"{I}/app/", f"{DOC}Authorization: Negotiate {b64(ntlm_type3())}\n"), r401("Negotiate"),
+         event=dict(cause="credentials-rejected", prompt="rejected", auth_sent="negotiate-ntlm", user="CORP\\alice")),
+    case("Basic credentials refused: user before the colon, never the password",
+         get(f"{I}/app/", f"{DOC}Authorization: Basic {b64(b'bob:s3cret-pw')}\n"), r401('Basic realm="x"'),
+         event=dict(cause="credentials-rejected", prompt="rejected", auth_sent="basic", user="bob")),
+    case("proxy user from X-Authenticated-User", get(f"{I}/x/", DOC), r401('Basic realm="x"'),
+         event=dict(cause="page-denied", prompt="basic", user="carol"), icap_headers={"X-Authenticated-User": "carol"}),
+    case("407 from a parent proxy: proxy-auth, Basic",
+         get(f"{W}/", DOC), r401('Basic realm="proxy"', status="407 Proxy Authentication Required",
+                                 header="Proxy-Authenticate"),
+         event=dict(cause="proxy-auth", prompt="basic", status=407, realm="proxy")),
+    case("407 with Negotiate: proxy-auth, silent",
+         get(f"{W}/", DOC), r401("Negotiate", status="407 Proxy Authentication Required",
+                                 header="Proxy-Authenticate"),
+         event=dict(cause="proxy-auth", prompt="silent", status=407)),
+    case("401 without any challenge", get(f"{I}/x.html", DOC), r401(),
+         event=dict(cause="page-denied", prompt="none", schemes=[])),
+    case("malformed challenge: event with what was read, response unchanged",
+         get(f"{I}/y.html", DOC), r401('Basic realm="unterminated, Digest ,,, ="'),
+         event=dict(cause="page-denied", prompt="basic")),
+    case("401 with null-body (HEAD-like)", get(f"{I}/nobody.html", DOC), r401('Basic realm="nb"'), body=None,
+         event=dict(cause="page-denied", prompt="basic", realm="nb")),
+    case("IIS substatus read from the 401 body", get(f"{I}/acl/file.htm", DOC),
+         r401("Negotiate", "NTLM", length=len(IIS_401_3)), body=IIS_401_3,
+         event=dict(cause="page-denied", prompt="silent", substatus="401.3")),
+    case("401 sent without Preview (body whole): still classified, 204",
+         get(f"{I}/nopreview.html", DOC), r401('Basic realm="np"'), preview=None,
+         event=dict(cause="page-denied", prompt="basic", realm="np")),
+    case("401 body bigger than the preview: decided in preview",
+         get(f"{I}/big.html", DOC), r401('Basic realm="big"'), body=b"x" * 5000, preview=1024,
+         event=dict(cause="page-denied", prompt="basic", realm="big")),
+    case("UserNames off: no user in the event",
+         get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type3())}\n"), r401("NTLM"),
+         event=dict(cause="credentials-rejected", prompt="rejected", user=None), group="users_off"),
+]
+
+GROUPS = {
+    "default": [],
+    "intranet": [("IntranetHosts", "*.corp.example"), ("IntranetHosts", "10.0.0.0/8 fileserver")],
+    "handshakes": [("LogHandshakes", "on")],
+    "users_off": [("UserNames", "off")],
+}
+
+
+# ---- running ---------------------------------------------------------------------
+class Results:
+    def __init__(self):
+        self.run = 0
+        self.failed = []
+
+    def check(self, name, fn):
+        self.run += 1
+        try:
+            problems = fn() or []
+        except Exception as e:  # a crash in one case must not hide the others
+            problems = [f"exception: {e!r}\n{traceback.format_exc()}"]
+        if problems:
+            self.failed.append((name, problems))
+            print(f"FAIL {name}")
+            for p in problems:
+                print(f"     {p}")
+        else:
+            print(f"ok   {name}")
+
+
+def xprompt(resp):
+    return {k: resp.header(f"X-Prompt-{k}") for k in ("Cause", "Reason", "Parent")}
+
+
+def run_case(srv, c):
+    problems = []
+    before = len(cicap.read_events(srv.event_log))
+    resp = C.respmod(srv.port, c["req"], c["res"], c["body"], preview=c["preview"],
+                     icap_headers=c["icap_headers"])
+    if resp.status != c["icap"]:
+        problems.append(f"ICAP status {resp.status}, want {c['icap']}")
+    got_x = xprompt(resp)
+    want_x = c["x"] or {"Cause": None, "Reason": None, "Parent": None}
+    if got_x != want_x:
+        problems.append(f"X-Prompt-* {got_x}, want {want_x}")
+    events = cicap.read_events(srv.event_log)[before:]
+    if c["event"] is None:
+        if events:
+            problems.append(f"unexpected event(s): {events}")
+    elif len(events) != 1:
+        problems.append(f"want exactly 1 new event, got {len(events)}: {events}")
+    else:
+        ev = events[0]
+        for k in ("v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt", "schemes",
+                  "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler", "substatus", "hint"):
+            if k not in ev:
+                problems.append(f"event lacks {k}")
+        for k, v in c["event"].items():
+            if ev.get(k) != v:
+                problems.append(f"event {k}={ev.get(k)!r}, want {v!r}")
+        if "s3cret" in str(ev):
+            problems.append("password leaked into the event")
+    return problems
+
+
+def with_cicap(directives, fn, **kw):
+    tmp, procs = H.TempDir(prefix="pc-icap-"), H.Processes()
+    try:
+        srv = cicap.start_cicap(tmp, procs, directives, **kw)
+        return fn(srv, tmp)
+    finally:
+        procs.stop_all()
+        tmp.cleanup()
+
+
+def table_tests(res):
+    for group, directives in GROUPS.items():
+        cases = [c for c in CASES if c["group"] == group]
+
+        def run_group(srv, tmp, cases=cases):
+            for c in cases:
+                res.check(f"[{group}] {c['name']}", lambda c=c: run_case(srv, c))
+            # statistics: responses, 401s and causes are counted (c-icap's info service)
+        with_cicap(directives, run_group)
+
+
+def options_tests(res):
+    def run(srv, tmp):
+        def check():
+            o = C.options(srv.port)
+            p = []
+            if o.status != 200:
+                p.append(f"OPTIONS status {o.status}")
+            if o.header("Preview") != str(PREVIEW):
+                p.append(f"Preview {o.header('Preview')!r}, want {PREVIEW}")
+            if "204" not in (o.header("Allow") or ""):
+                p.append(f"Allow {o.header('Allow')!r} lacks 204")
+            if o.header("Transfer-Preview") != "*":
+                p.append(f"Transfer-Preview {o.header('Transfer-Preview')!r}")
+            if o.header("Max-Connections") != "7":
+                p.append(f"Max-Connections {o.header('Max-Connections')!r}, want 7 (MaxConnections)")
+            if "RESPMOD" not in (o.header("Methods") or ""):
+                p.append("Methods lacks RESPMOD")
+            return p
+        res.check("OPTIONS advertises preview, 204, Transfer-Preview *, Max-Connections", check)
+    with_cicap([("MaxConnections", "7")], run)
+
+
+def annotate_tests(res):
+    body = bytes(range(256)) * 20 + b"\r\n0\r\n\r\n tricky chunk-looking bytes"
+
+    def run(srv, tmp):
+        def annotated(preview, payload, status_line="401 Unauthorized", want_icap=200):
+            def check():
+                p = []
+                hdr = r401('Basic realm="a"', status=status_line,
+                           length=len(payload) if payload is not None else None)
+                r = C.respmod(srv.port, get(f"{I}/a.html", DOC), hdr, payload, preview=preview,
+                              icap_headers={"X-Client-IP": CLIENT_IP})
+                if r.status != want_icap:
+                    return [f"ICAP status {r.status}, want {want_icap}"]
+                if want_icap == 204:
+                    return []
+                if r.http_header("X-Prompt-Cause") != "page-denied":
+                    p.append(f"HTTP X-Prompt-Cause {r.http_header('X-Prompt-Cause')!r}")
+                if not (r.http_status_line or "").startswith("HTTP/1.1 401"):
+                    p.append(f"HTTP status line {r.http_status_line!r}")
+                if r.http_header("WWW-Authenticate") != 'Basic realm="a"':
+                    p.append("WWW-Authenticate not delivered unchanged")
+                if r.header("X-Prompt-Cause") != "page-denied":
+                    p.append("ICAP X-Prompt-Cause missing")
+                if payload is None:
+                    if r.body:
+                        p.append(f"null-body answered with a body {r.body[:40]!r}")
+                elif r.body != payload:
+                    p.append(f"body changed: {len(r.body or b'')} bytes back, {len(payload)} sent")
+                return p
+            return check
+        res.check("[annotate] 401 body in preview: X-Prompt-Cause added, body byte-identical",
+                  annotated(PREVIEW, body))
+        res.check("[annotate] 401 body beyond the preview (100 Continue): body byte-identical",
+                  annotated(1000, body * 30))
+        res.check("[annotate] 401 without Preview: body byte-identical", annotated(None, body))
+        res.check("[annotate] 401 with null-body: header added, no body", annotated(PREVIEW, None))
+        res.check("[annotate] 200 still answered 204",
+                  annotated(PREVIEW, b"ok", status_line="200 OK", want_icap=204))
+    with_cicap([("AnnotateResponse", "on")], run)
+
+
+def hash_tests(res):
+    tmp = H.TempDir(prefix="pc-key-")
+    try:
+        key = tmp.write("key", "0123456789abcdef0123456789abcdef\n", mode=0o600)
+
+        def run(srv, t):
+            def check():
+                users = []
+                for _ in range(2):
+                    before = len(cicap.read_events(srv.event_log))
+                    C.respmod(srv.port, get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type3())}\n"),
+                              r401("NTLM"), b"x", preview=PREVIEW, icap_headers={"X-Client-IP": CLIENT_IP})
+                    evs = cicap.read_events(srv.event_log)[before:]
+                    if len(evs) != 1:
+                        return [f"want 1 event, got {evs}"]
+                    users.append(evs[0].get("user"))
+                p = []
+                if not users[0] or "alice" in users[0].lower():
+                    p.append(f"hashed user {users[0]!r} is empty or reveals the name")
+                if users[0] != users[1]:
+                    p.append(f"hash not stable: {users}")
+                return p
+            res.check("[users_hash] UserNames hash: keyed, stable, no plain name", check)
+        with_cicap([("UserNames", "hash"), ("UserNamesKeyFile", key)], run)
+    finally:
+        tmp.cleanup()
+
+
+BAD_CONFIGS = [
+    ("UserNames maybe", [("UserNames", "maybe")], ["promptcause.UserNames", '"maybe"', "log, hash or off"]),
+    ("IntranetHosts bad regex", [("IntranetHosts", "good.example /[/")], ["promptcause.IntranetHosts", "/[/"]),
+    ("CorrelationWindow 0", [("CorrelationWindow", "0")], ["promptcause.CorrelationWindow"]),
+    ("StoreBytes 12Q", [("StoreBytes", "12Q")], ["promptcause.StoreBytes", "12Q"]),
+    ("AnnotateResponse maybe", [("AnnotateResponse", "yes please")], ["promptcause.AnnotateResponse"]),
+    ("HandlerExtensions without dot", [("HandlerExtensions", ".asp shtml")], ["promptcause.HandlerExtensions",
+                                                                                '"shtml"']),
+    ("Syslog unknown facility", [("Syslog", "local9")], ["promptcause.Syslog", "local9"]),
+    ("UserNames hash without a key file", [("UserNames", "hash")], ["UserNamesKeyFile"]),
+]
+
+
+def bad_config_tests(res):
+    for label, directives, needles in BAD_CONFIGS:
+        def check(directives=directives, needles=needles):
+            tmp = H.TempDir(prefix="pc-bad-")
+            try:
+                rc, out = cicap.run_cicap_expect_exit(tmp, directives)
+                p = []
+                if rc is None:
+                    p.append("c-icap kept running on a bad configuration")
+                elif rc == 0:
+                    p.append("c-icap exited with status 0 on a bad configuration")
+                for n in needles:
+                    if n not in out:
+                        p.append(f"message lacks {n!r}: {out.strip()[-400:]!r}")
+                # the message must name the file and line when the directive is in a file
+                if "KeyFile" not in needles[0] and f"{tmp.join('bad.conf')}:" not in out:
+                    p.append(f"message lacks file:line: {out.strip()[-400:]!r}")
+                return p
+            finally:
+                tmp.cleanup()
+        res.check(f"[bad config] {label}: c-icap refuses to start, names the directive", check)
+
+
+def unwritable_log_tests(res):
+    def run(srv, tmp):
+        def check():
+            r = C.respmod(srv.port, get(f"{I}/secure/", DOC), r401('Basic realm="x"'), b"denied",
+                          preview=PREVIEW, icap_headers={"X-Client-IP": CLIENT_IP})
+            p = []
+            if r.status != 204 or r.header("X-Prompt-Cause") != "page-denied":
+                p.append(f"answer {r.status} {xprompt(r)}, want 204 page-denied")
+            r2 = C.respmod(srv.port, get(f"{I}/"), "HTTP/1.1 200 OK\nContent-Length: 2\n", b"ok", preview=PREVIEW)
+            if r2.status != 204:
+                p.append(f"service stopped answering: {r2.status}")
+            if srv.proc.poll() is not None:
+                p.append(f"c-icap exited ({srv.proc.returncode})")
+            log = open(srv.out, errors="replace").read()
+            if "cannot" not in log or "/nonexistent-dir/events.jsonl" not in log:
+                p.append(f"the unwritable log was not reported on stderr: {log[-300:]!r}")
+            return p
+        res.check("EventLog unwritable: c-icap starts, says so, keeps answering", check)
+    with_cicap([("EventLog", "/nonexistent-dir/events.jsonl")], run)
+
+
+def main():
+    if H.find_binary("c-icap") is None:
+        print("SKIP: c-icap not installed")
+        return H.SKIP
+    if not os.path.exists(H.MODULE):
+        print(f"SKIP: module not built ({H.MODULE})")
+        return H.SKIP
+    res = Results()
+    for block in (table_tests, options_tests, annotate_tests, hash_tests, bad_config_tests,
+                  unwritable_log_tests):
+        try:
+            block(res)
+        except Exception as e:
+            res.run += 1
+            res.failed.append((block.__name__, [repr(e)]))
+            print(f"FAIL {block.__name__}: {e!r}\n{traceback.format_exc()}")
+    passed = res.run - len(res.failed)
+    print(f"\ntest_icap_service: {res.run} cases run, {passed} passed, {len(res.failed)} failed")
+    for name, _ in res.failed:
+        print(f"  failed: {name}")
+    return 0 if not res.failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
