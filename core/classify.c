@@ -166,27 +166,67 @@ static void url_path(const char *url, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), rest);
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The extension of one path segment (seg, n), percent-decoded the way IIS
+ * decodes before it picks a script map ("default.%61sp" runs as .asp), into
+ * out. Returns its length (0 when the segment has no '.'); longer extensions
+ * than out can hold are cut, and then match no handler. */
+static size_t segment_extension(const char *seg, size_t n, char *out, size_t cap)
+{
+    char dec[256];
+    size_t d = 0;
+
+    for (size_t i = 0; i < n && d < sizeof dec; i++) {
+        int hi, lo;
+        if (seg[i] == '%' && i + 2 < n &&
+            (hi = hexval(seg[i + 1])) >= 0 && (lo = hexval(seg[i + 2])) >= 0) {
+            dec[d++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            dec[d++] = seg[i];
+        }
+    }
+    const char *dot = NULL;
+    for (size_t i = 0; i < d; i++)
+        if (dec[i] == '.')
+            dot = dec + i;
+    if (dot == NULL)
+        return 0;
+    size_t elen = (size_t)(dec + d - dot);
+    if (elen >= cap)
+        elen = cap - 1;
+    memcpy(out, dot, elen);
+    out[elen] = '\0';
+    return elen;
+}
+
 /* The handler extension of path, if one of cfg's. Each segment is tried left
  * to right, because IIS runs "/x.asp/more" through the .asp handler (the rest
  * is PATH_INFO). Returns the configured spelling, or NULL. */
 static const char *handler_of_path(const struct classify_config *cfg, const char *path)
 {
     const char *seg = path;
+    char ext[64];
+
     while (*seg != '\0') {
         while (*seg == '/')
             seg++;
         size_t len = strcspn(seg, "/;");
-        const char *dot = NULL;
-        for (size_t i = 0; i < len; i++)
-            if (seg[i] == '.')
-                dot = seg + i;
-        if (dot != NULL) {
-            size_t elen = (size_t)(seg + len - dot);
-            for (size_t h = 0; h < cfg->handler_count; h++) {
-                const char *ext = cfg->handlers[h];
-                if (ext != NULL && strlen(ext) == elen && strncasecmp(ext, dot, elen) == 0)
-                    return ext;
-            }
+        size_t elen = segment_extension(seg, len, ext, sizeof ext);
+        for (size_t h = 0; elen > 0 && h < cfg->handler_count; h++) {
+            const char *want = cfg->handlers[h];
+            if (want != NULL && strlen(want) == elen && strncasecmp(want, ext, elen) == 0)
+                return want;
         }
         seg += len;
         if (*seg == ';') /* path parameters run to the next '/' */
