@@ -229,3 +229,13 @@ def respmod(port, req_hdr, res_hdr, body=None, preview=None, allow204=True,
             return answer
         s.sendall(_chunk(rest) + b"0\r\n\r\n")
         return _read_answer(reader, preview_answer=100)
+
+
+def reqmod(port, req_hdr, service="info?view=text", timeout=10.0):
+    """REQMOD with request headers and a null-body (e.g. c-icap's `info`
+    service, which answers with its statistics page as the HTTP body)."""
+    rh = _head(req_hdr)
+    head = (f"REQMOD icap://127.0.0.1:{port}/{service} ICAP/1.0\r\n"
+            f"Host: 127.0.0.1:{port}\r\n"
+            f"Encapsulated: req-hdr=0, null-body={len(rh)}\r\n\r\n").encode("latin-1")
+    return _send_and_read(port, head + rh, timeout)

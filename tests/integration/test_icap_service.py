@@ -405,12 +405,136 @@ def unwritable_log_tests(res):
                 p.append(f"service stopped answering: {r2.status}")
             if srv.proc.poll() is not None:
                 p.append(f"c-icap exited ({srv.proc.returncode})")
+            errors = info_stats(srv.port).get("event log write errors")
+            if errors != 1:
+                p.append(f"event log write errors = {errors!r}, want 1")
             log = open(srv.out, errors="replace").read()
             if "cannot" not in log or "/nonexistent-dir/events.jsonl" not in log:
                 p.append(f"the unwritable log was not reported on stderr: {log[-300:]!r}")
             return p
         res.check("EventLog unwritable: c-icap starts, says so, keeps answering", check)
     with_cicap([("EventLog", "/nonexistent-dir/events.jsonl")], run)
+
+
+def info_stats(port):
+    """promptcause's counters from c-icap's info service, as {label: int}."""
+    r = C.reqmod(port, "GET http://stats/ HTTP/1.1\nHost: stats\n")
+    text = (r.body or b"").decode("latin-1")
+    part = text.split("promptcause Statistics", 1)
+    if len(part) != 2:
+        raise AssertionError(f"no promptcause section in info output: {text[-500:]!r}")
+    stats = {}
+    for line in part[1].splitlines():
+        name, sep, value = line.partition(" : ")
+        if sep and value.strip().isdigit():
+            stats[name.strip()] = int(value)
+    return stats
+
+
+def stats_tests(res):
+    def run(srv, tmp):
+        def check():
+            send = lambda req, hdr, body=b"x": C.respmod(srv.port, req, hdr, body, preview=PREVIEW,
+                                                         icap_headers={"X-Client-IP": CLIENT_IP})
+            send(get(f"{I}/"), "HTTP/1.1 200 OK\nContent-Length: 1\n")
+            send(get(f"{I}/a", DOC), r401('Basic realm="a"'))
+            send(get(f"{I}/b", DOC), r401('Basic realm="b"'))
+            send(get(f"{W}/", DOC), r401('Basic realm="p"', status="407 Proxy Authentication Required",
+                                         header="Proxy-Authenticate"))
+            send(get(f"{I}/h", f"{DOC}Authorization: NTLM {b64(ntlm_type1())}\n"), r401(f"NTLM {b64(ntlm_type2())}"))
+            want = {"responses seen": 5, "401 responses": 3, "407 responses": 1, "handshakes not logged": 1,
+                    "events page-denied": 2, "events proxy-auth": 1, "events handshake": 1,
+                    "events embedded-denied": 0, "internal errors": 0, "event log write errors": 0}
+            got = info_stats(srv.port)
+            return [f"counter {k!r} = {got.get(k)!r}, want {v}" for k, v in want.items() if got.get(k) != v]
+        res.check("statistics: counters in c-icap's info service match the traffic", check)
+    with_cicap([], run)
+
+
+def rotation_tests(res):
+    def run(srv, tmp):
+        def check():
+            send = lambda path: C.respmod(srv.port, get(f"{I}{path}", DOC), r401('Basic realm="r"'), b"x",
+                                          preview=PREVIEW, icap_headers={"X-Client-IP": CLIENT_IP})
+            send("/before")
+            rotated = srv.event_log + ".1"
+            os.rename(srv.event_log, rotated)
+            time.sleep(1.2)  # the service checks the path at most once a second
+            send("/after")
+            old, new = cicap.read_events(rotated), cicap.read_events(srv.event_log)
+            p = []
+            if [e["url"] for e in old] != [f"{I}/before"]:
+                p.append(f"rotated file holds {[e['url'] for e in old]}")
+            if [e["url"] for e in new] != [f"{I}/after"]:
+                p.append(f"new file holds {[e['url'] for e in new]} (log not reopened after rotation)")
+            return p
+        res.check("EventLog reopened after logrotate renamed it", check)
+    with_cicap([], run)
+
+
+def concurrency_tests(res):
+    """Two children x 8 threads appending long lines at once: every line whole."""
+    import concurrent.futures as cf
+    n = 160
+
+    def run(srv, tmp):
+        def check():
+            def one(i):
+                url = f"{I}/c/{i}/" + "p" * 3000  # long lines make interleaving visible
+                r = C.respmod(srv.port, get(url, DOC), r401('Basic realm="c"'), b"x", preview=PREVIEW,
+                              icap_headers={"X-Client-IP": CLIENT_IP})
+                return r.status
+            with cf.ThreadPoolExecutor(max_workers=12) as ex:
+                statuses = list(ex.map(one, range(n)))
+            p = []
+            if statuses.count(204) != n:
+                p.append(f"answers {sorted(set(statuses))}, want all 204")
+            try:
+                events = cicap.read_events(srv.event_log)
+            except ValueError as e:
+                return p + [f"interleaved or torn line: {e}"]
+            urls = {e["url"].split("/")[4] for e in events}
+            if len(events) != n or len(urls) != n:
+                p.append(f"{len(events)} events for {n} responses ({len(urls)} distinct)")
+            return p
+        res.check(f"{n} concurrent 401s over 2 children: one whole JSON line each", check)
+    with_cicap([], run, children=2, threads=8)
+
+
+def shipped_snippet_tests(res):
+    """etc/promptcause.conf with every documented directive uncommented must load."""
+    def check():
+        src = os.path.join(H.TOP_SRCDIR, "etc", "promptcause.conf")
+        tmp, procs = H.TempDir(prefix="pc-snippet-"), H.Processes()
+        try:
+            key = tmp.write("key", "0123456789abcdef\n")
+            lines = []
+            for line in open(src).read().splitlines():
+                if line.startswith("#promptcause."):
+                    line = line[1:]
+                if line.startswith("Service promptcause "):
+                    line = f"Service promptcause {os.path.abspath(H.MODULE)}"
+                elif line.startswith("promptcause.EventLog "):
+                    line = f"promptcause.EventLog {tmp.join('events.jsonl')}"
+                elif line.startswith("promptcause.UserNamesKeyFile "):
+                    line = f"promptcause.UserNamesKeyFile {key}"
+                lines.append(line)
+            snippet = tmp.write("promptcause.conf", "\n".join(lines) + "\n")
+            port = H.free_port()
+            conf = cicap.write_conf(tmp, port, [("EventLog", None)], extra_conf=f"Include {snippet}")
+            conf_text = open(conf).read().replace(f"Service promptcause {os.path.abspath(H.MODULE)}\n", "")
+            open(conf, "w").write(conf_text)
+            proc = procs.start(cicap.cicap_argv(conf), log_path=tmp.join("c-icap.out"))
+            try:
+                H.wait_for_port(port, proc=proc, what="c-icap")
+            except RuntimeError as e:
+                return [f"{e}: {H.tail(tmp.join('c-icap.out'))}"]
+            r = C.respmod(port, get(f"{I}/s", DOC), r401('Basic realm="s"'), b"x", preview=PREVIEW)
+            return [] if r.status == 204 and r.header("X-Prompt-Cause") == "page-denied" else [f"answer {r!r}"]
+        finally:
+            procs.stop_all()
+            tmp.cleanup()
+    res.check("etc/promptcause.conf with every directive uncommented loads and serves", check)
 
 
 def main():
@@ -422,7 +546,7 @@ def main():
         return H.SKIP
     res = Results()
     for block in (table_tests, options_tests, annotate_tests, hash_tests, bad_config_tests,
-                  unwritable_log_tests):
+                  unwritable_log_tests, stats_tests, rotation_tests, concurrency_tests, shipped_snippet_tests):
         try:
             block(res)
         except Exception as e:
