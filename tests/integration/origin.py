@@ -175,6 +175,14 @@ def malformed_body(size):
     return (head + filler)[:max(size, len(head))] + b"\n</body></html>\n"
 
 
+def big_page(size):
+    """A deterministic HTML page of about size bytes that embeds one protected
+    image at its very end, past any preview window."""
+    row = b"<p>" + b"lorem ipsum dolor sit amet " * 3 + b"</p>\n"
+    body = row * (max(size, 1) // len(row) + 1)
+    return page("Big page", body.decode() + '<img src="/secure/tail.gif" alt="tail">')
+
+
 # ---- request handling -----------------------------------------------------
 
 INTEGRATED = ["Negotiate", "NTLM"]  # IIS offers both, on two header lines
@@ -232,6 +240,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, INDEX)
         if path == "/plain.html":
             return self._send(200, PLAIN)
+        if path == "/big.html":
+            # A public page larger than Squid's 64 KiB preview/Allow-204 window.
+            return self._send(200, big_page(int(query.get("size", ["200000"])[0])))
         if path == "/cross-site.html":
             return self._send(200, CROSS_SITE)
         if path.startswith("/public/"):
