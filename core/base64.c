@@ -22,7 +22,9 @@ static int b64_value(unsigned char ch)
 }
 
 /* Returns the decoded length, or -1 on a bad character, a misplaced or excess
- * '=', a length that cannot be base64 (one digit left over), or overflow of cap. */
+ * '=', a length that cannot be base64 (one digit left over), or overflow of cap.
+ * Non-zero bits left over in the last digit are ignored, as most decoders do:
+ * rejecting them would buy nothing for classification. */
 long base64_decode(const char *src, size_t n, uint8_t *out, size_t cap)
 {
     size_t digits = n, pad = 0, i, o = 0;

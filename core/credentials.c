@@ -161,7 +161,7 @@ static int hexval(unsigned char ch)
  * fills c->user, or -1 when the value is not in that form. */
 static int digest_ext_username(const char *v, size_t n, struct credentials *c)
 {
-    uint8_t tmp[CREDENTIALS_USER_MAX];
+    uint8_t tmp[CREDENTIALS_USER_MAX + 4]; /* +4: never cut a character that could fit */
     size_t i, o = 0;
 
     if (n < 7 || strncasecmp(v, "UTF-8'", 6) != 0)
@@ -195,7 +195,7 @@ static int inspect_digest(const char *p, size_t n, struct credentials *c)
 
     for (;;) {
         size_t name, name_end, vstart, vend;
-        uint8_t tmp[CREDENTIALS_USER_MAX];
+        uint8_t tmp[CREDENTIALS_USER_MAX + 4]; /* +4: never cut a character that could fit */
         size_t o = 0;
         bool quoted = false;
 
@@ -311,9 +311,9 @@ static int inspect_negotiate(const char *p, size_t n, struct credentials *c)
         return 0;
     }
     c->sent = AUTH_SENT_NEGOTIATE_NTLM;
+    c->ntlm_type = info.ntlm.type; /* may be known even when the message is broken */
     if (!info.has_ntlm)
         return -1; /* NTLMSSP announced but its message is missing or broken */
-    c->ntlm_type = info.ntlm.type;
     if (info.ntlm.type == 3)
         ntlm_identity(&info.ntlm, c);
     return 0;

@@ -399,6 +399,49 @@ static void test_huge_header_parsed_linearly(void **state)
     free(hdr);
 }
 
+static void test_commas_inside_quoted_values_do_not_split(void **state)
+{
+    struct challenge_set s;
+
+    (void)state;
+    assert_int_equal(parse1(&s, "Digest realm=\"a, b\",qop=\"auth,auth-int\",\tnonce=\"x, NTLM\", Basic"), 0);
+    assert_int_equal(s.count, 2);
+    assert_string_equal(s.items[0].realm, "a, b");
+    assert_false(challenge_offers(&s, SCHEME_NTLM));
+    assert_int_equal(s.items[1].scheme, SCHEME_BASIC);
+}
+
+static void test_random_mutations_never_crash(void **state)
+{
+    static const char seed_hdr[] = "Newauth realm=\"apps\", type=1, title=\"Login to \\\"apps\\\"\", "
+                                   "Basic realm=\"simple\", Negotiate YIIabc==, NTLM";
+    size_t n = sizeof seed_hdr - 1, k, f;
+    unsigned seed = 3;
+
+    (void)state;
+    for (k = 0; k < 50000; k++) {
+        char *h = malloc(n);
+        struct challenge_set s;
+        size_t cut;
+        assert_non_null(h);
+        memcpy(h, seed_hdr, n);
+        for (f = 0; f < 1 + k % 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            h[(seed >> 8) % n] = (char)(seed >> 20);
+        }
+        cut = k % (n + 1);
+        challenge_set_init(&s);
+        (void)challenge_parse(&s, h, k % 2 ? n : cut);
+        assert_true(s.count <= CHALLENGE_MAX);
+        for (f = 0; f < s.count; f++) {
+            assert_true(strlen(s.items[f].realm) < CHALLENGE_REALM_MAX);
+            if (s.items[f].token != NULL)
+                assert_true(s.items[f].token >= h && s.items[f].token + s.items[f].token_len <= h + n);
+        }
+        free(h);
+    }
+}
+
 static void test_scheme_of_lengths_are_exact(void **state)
 {
     (void)state;
@@ -438,6 +481,8 @@ int main(void)
         cmocka_unit_test(test_long_realm_truncated_whole_characters),
         cmocka_unit_test(test_long_scheme_name_truncated),
         cmocka_unit_test(test_huge_header_parsed_linearly),
+        cmocka_unit_test(test_commas_inside_quoted_values_do_not_split),
+        cmocka_unit_test(test_random_mutations_never_crash),
         cmocka_unit_test(test_scheme_of_lengths_are_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

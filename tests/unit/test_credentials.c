@@ -379,6 +379,7 @@ static void test_negotiate_broken_ntlmssp_is_negotiate_ntlm_malformed(void **sta
     /* "NTLMSSP\0" + type 3 but far too short */
     assert_int_equal(inspect("Negotiate TlRMTVNTUAADAAAA", &c), -1);
     assert_int_equal(c.sent, AUTH_SENT_NEGOTIATE_NTLM);
+    assert_int_equal(c.ntlm_type, 3);
     assert_true(c.malformed);
 }
 
@@ -436,6 +437,54 @@ static void test_every_truncated_ntlm_header_is_safe(void **state)
     }
 }
 
+static void test_digest_long_utf8_username_cut_on_character(void **state)
+{
+    char hdr[2048];
+    struct credentials c;
+    size_t o, k, len;
+
+    (void)state;
+    o = (size_t)snprintf(hdr, sizeof hdr, "Digest username=\"a");
+    for (k = 0; k < 100; k++) { /* U+1F600, 4 bytes each */
+        memcpy(hdr + o, "\xf0\x9f\x98\x80", 4);
+        o += 4;
+    }
+    snprintf(hdr + o, sizeof hdr - o, "\", realm=\"r\"");
+    assert_int_equal(inspect(hdr, &c), 0);
+    len = strlen(c.user);
+    assert_true(len < CREDENTIALS_USER_MAX && len >= CREDENTIALS_USER_MAX - 4);
+    assert_int_equal((len - 1) % 4, 0); /* 'a' + whole characters only */
+    assert_memory_equal(c.user, hdr + 17, len);
+}
+
+static void test_random_headers_never_crash(void **state)
+{
+    static const char *seeds[] = {"Basic dXNlcjpwYXNz", "Digest username=\"bob\", realm=\"r\"",
+                                  "NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAF1YAAAADw==",
+                                  "Negotiate YIIBhwYGKwYBBQUCoIIBezCCAXegMDAuBgkqhkiC9xIBAgIGCSqGSIb3EgECAgYKKwYBBAGCNwICHgYKKwYBBAGCNwICCqKCAUEEggE9"};
+    unsigned seed = 99;
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < 40000; k++) {
+        const char *s = seeds[k % 4];
+        size_t n = strlen(s), f;
+        char *h = malloc(n);
+        struct credentials c;
+        assert_non_null(h);
+        memcpy(h, s, n);
+        for (f = 0; f < 1 + k % 3; f++) {
+            seed = seed * 1103515245u + 12345u;
+            h[(seed >> 8) % n] = (char)(seed >> 20);
+        }
+        assert_true(credentials_inspect(h, n, &c) >= -1);
+        assert_true(strlen(c.user) < CREDENTIALS_USER_MAX);
+        for (f = 0; c.user[f]; f++)
+            assert_true((unsigned char)c.user[f] >= 0x20 && c.user[f] != 0x7f);
+        free(h);
+    }
+}
+
 static void test_sent_names_match_spec(void **state)
 {
     (void)state;
@@ -480,6 +529,8 @@ int main(void)
         cmocka_unit_test(test_bearer_and_other_schemes),
         cmocka_unit_test(test_value_read_only_within_length),
         cmocka_unit_test(test_every_truncated_ntlm_header_is_safe),
+        cmocka_unit_test(test_digest_long_utf8_username_cut_on_character),
+        cmocka_unit_test(test_random_headers_never_crash),
         cmocka_unit_test(test_sent_names_match_spec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
