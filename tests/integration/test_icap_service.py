@@ -537,6 +537,30 @@ def shipped_snippet_tests(res):
     res.check("etc/promptcause.conf with every directive uncommented loads and serves", check)
 
 
+def reload_tests(res):
+    """c-icap's reconfigure command re-reads our directives (close, init, post_init)."""
+    def run(srv, tmp):
+        def check():
+            send = lambda path: C.respmod(srv.port, get(f"http://app.corp.example{path}", DOC), r401("NTLM"),
+                                          b"x", preview=PREVIEW, icap_headers={"X-Client-IP": CLIENT_IP})
+            p = []
+            before = send("/1")
+            with open(srv.conf, "a") as f:
+                f.write("promptcause.IntranetHosts *.corp.example\npromptcause.AnnotateResponse on\n")
+            with open(tmp.join("c-icap.ctl"), "w") as f:
+                f.write("reconfigure")
+            after = H.wait_for(lambda: (lambda r: r if r.status == 200 else None)(send("/2")), timeout=10.0)
+            if before.header("X-Prompt-Reason") != "not-intranet":
+                p.append(f"before reload: {xprompt(before)}")
+            if after is None:
+                p.append("AnnotateResponse on not applied after reconfigure")
+            elif after.header("X-Prompt-Reason") != "silent":
+                p.append(f"IntranetHosts not applied after reconfigure: {xprompt(after)}")
+            return p
+        res.check("reconfigure applies changed directives", check)
+    with_cicap([], run)
+
+
 def main():
     if H.find_binary("c-icap") is None:
         print("SKIP: c-icap not installed")
@@ -546,7 +570,7 @@ def main():
         return H.SKIP
     res = Results()
     for block in (table_tests, options_tests, annotate_tests, hash_tests, bad_config_tests,
-                  unwritable_log_tests, stats_tests, rotation_tests, concurrency_tests, shipped_snippet_tests):
+                  unwritable_log_tests, stats_tests, rotation_tests, concurrency_tests, shipped_snippet_tests, reload_tests):
         try:
             block(res)
         except Exception as e:
