@@ -161,6 +161,25 @@ def report(events, access_rows, out):
         out.write(r)
 
 
+# What the sample site must make promptcause report: (event field, value).
+# Handshakes are not logged by default (LogHandshakes off): Squid's log shows them.
+EXPECTED = [("cause", "page-denied"), ("cause", "embedded-denied"), ("cause", "handler-denied"),
+            ("cause", "credentials-rejected"), ("cause", "proxy-auth"),
+            ("prompt", "basic"), ("prompt", "digest"), ("prompt", "not-intranet"),
+            ("prompt", "silent"), ("prompt", "rejected"), ("prompt", "suppressed"),
+            ("prompt", "none"), ("auth_sent", "negotiate-ntlm"), ("substatus", "401.1"),
+            ("substatus", "401.3")]
+
+
+def coverage(events, access_rows):
+    """SPEC-table entries the run did not produce, as 'field=value' strings."""
+    seen = {(k, e.get(k)) for e in events for k, _ in EXPECTED}
+    missing = [f"{k}={v}" for k, v in EXPECTED if (k, v) not in seen]
+    if not any(" handshake none " in r for r in access_rows):
+        missing.append("X-Prompt-Cause=handshake (Squid log)")
+    return missing
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, configs)")
@@ -216,10 +235,13 @@ def main():
         events = cicap.read_events(icap.event_log)
         rows = [ln for ln in open(sq.access_log) if " GET " in ln]
         report(events, rows, out)
-        out.write(f"\ndemo: {len(events)} events; event log {icap.event_log}\n")
-        if not events:
-            sys.stderr.write("demo: no events were logged -- see " + icap.server_log + "\n")
+        out.write(f"\ndemo: {len(events)} events (logs and configs kept with PC_DEMO_KEEP=1)\n")
+        missing = coverage(events, rows)
+        if missing:
+            sys.stderr.write("demo: not shown by promptcause: " + ", ".join(missing)
+                             + " -- see " + icap.server_log + "\n")
             return 1
+        out.write("demo: every cause of SPEC's table was reported\n")
         return 0
     except (RuntimeError, OSError) as e:
         sys.stderr.write(f"demo: failed to start: {e}\n")
