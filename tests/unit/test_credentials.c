@@ -228,6 +228,22 @@ static void test_ntlm_type3_domain_user_utf16(void **state)
     assert_string_equal(c.user, "CORP\\alice");
 }
 
+/* A type-3 captured from a PHP SharePoint client: 64-byte header (no Version or
+ * MIC), OEM strings, empty domain. */
+static void test_captured_oem_type3_without_version_field(void **state)
+{
+    struct credentials c;
+
+    (void)state;
+    assert_int_equal(inspect("NTLM TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAAAAABwAAAADQANAHAAAAAHAAcAfQAAAAAAAAAAAAAABoKKAsYShl5zuVC9"
+                             "AAAAAAAAAAAAAAAAAAAAAFZsTvKBUI5AM1JO4NVMXQMwMDoF1vQOP2FkbWluaXN0cmF0b3Jhc3VzaXRv",
+                             &c),
+                     0);
+    assert_int_equal(c.sent, AUTH_SENT_NTLM);
+    assert_int_equal(c.ntlm_type, 3);
+    assert_string_equal(c.user, "administrator");
+}
+
 static void test_ntlm_type3_oem_and_empty_domain(void **state)
 {
     uint8_t t3[512];
@@ -516,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_digest_unterminated_is_malformed),
         cmocka_unit_test(test_chrome_ntlm_type1_no_user),
         cmocka_unit_test(test_ntlm_type3_domain_user_utf16),
+        cmocka_unit_test(test_captured_oem_type3_without_version_field),
         cmocka_unit_test(test_ntlm_type3_oem_and_empty_domain),
         cmocka_unit_test(test_ntlm_type3_max_length_names_fit),
         cmocka_unit_test(test_ntlm_type3_lying_offset_malformed),
