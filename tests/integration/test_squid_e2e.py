@@ -120,7 +120,7 @@ def scenarios(op):
                 cause="page-denied", prompt="silent", zone="intranet",
                 host="portal.corp.example.test")),
         ]),
-        ("handshake: type-2 answer is counted, not logged by default", [
+        ("handshake: type-2 answer, logged only with LogHandshakes on", [
             step(f"{I}/ntlm/handshake.html", {**DOC, **auth("NTLM", t1)}, event=None,
                  squid=("handshake", "none", "-")),
         ]),
@@ -226,7 +226,7 @@ def check_event(ev, st, failures, label):
         failures.append(f"{label}: prompting event has no hint")
 
 
-def run(chain, cicap, table, failures, expect_handshake_events=False):
+def run(chain, cicap, table, failures, expect_handshake_events=False, annotate=False):
     steps = []  # (label, step) in order sent
     for name, st_list in table:
         conn = http.client.HTTPConnection("127.0.0.1", chain.squid.port, timeout=15)
@@ -244,8 +244,11 @@ def run(chain, cicap, table, failures, expect_handshake_events=False):
                 if st["body"] is not None and body != st["body"]:
                     failures.append(f"{label}: body changed in transit ({len(body)} bytes, "
                                     f"want {len(st['body'])}, same={body == st['body']})")
-                if any(k.lower() == "x-prompt-cause" for k, _ in headers):
-                    failures.append(f"{label}: X-Prompt-Cause reached the client with AnnotateResponse off")
+                marks = [v for k, v in headers if k.lower() == "x-prompt-cause"]
+                want = [st["squid"][0]] if annotate and st["squid"][0] != "-" else []
+                if marks != want:
+                    failures.append(f"{label}: client got X-Prompt-Cause {marks}, want {want} "
+                                    f"(AnnotateResponse {'on' if annotate else 'off'})")
         finally:
             conn.close()
 
@@ -331,12 +334,16 @@ def main():
     finally:
         chain.stop()
 
-    # Run 2: LogHandshakes on -- the type-2 step is an event of its own.
-    chain = Chain(cicap, [("LogHandshakes", "on")])
+    # Run 2: LogHandshakes on -- the type-2 step is an event of its own; and
+    # AnnotateResponse on -- the 401/407 the client gets carries X-Prompt-Cause
+    # while its body (echoed by the service) stays byte-identical.
+    chain = Chain(cicap, [("LogHandshakes", "on"), ("AnnotateResponse", "on")])
     try:
-        table = [t for t in scenarios(chain.origin.server_port) if t[0].startswith("handshake")]
+        table = [t for t in scenarios(chain.origin.server_port)
+                 if t[0].split(":")[0] in ("handshake", "credentials-rejected", "malformed challenge",
+                                           "proxy-auth", "plain page and image", "big page (200 KB)")]
         before = len(failures)
-        run(chain, cicap, table, failures, expect_handshake_events=True)
+        run(chain, cicap, table, failures, expect_handshake_events=True, annotate=True)
         if len(failures) > before:
             sys.stderr.write("--- run 2 c-icap log ---\n" + H.tail(chain.icap.server_log, 30))
     finally:
