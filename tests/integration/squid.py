@@ -63,6 +63,9 @@ cache_mem 8 MB
 netdb_filename none
 pinger_enable off
 
+# Test-specific lines (auth_param, extra ACLs, http_access rules) go before the
+# final allow, so an http_access in them is evaluated.
+{extra}
 http_access allow all
 
 {LOGFORMAT}
@@ -81,13 +84,13 @@ acl pc_html rep_mime_type -i ^text/html
 adaptation_access promptcause allow pc_status
 adaptation_access promptcause allow pc_html
 adaptation_access promptcause deny all
-{extra}
 """
 
 
 def start_squid(tmp, procs, icap_port, origin_port, hosts, extra="", max_conn=10, timeout=30.0):
     """Start `squid -N` on a free loopback port; returns a Squid (.port,
     .access_log, .cache_log, .conf, .proc). hosts: names mapped to 127.0.0.1.
+    extra: squid.conf lines placed before the final `http_access allow all`.
     Raises RuntimeError with the config check or cache.log when Squid fails."""
     squid = find_binary("squid")
     if squid is None:

@@ -179,10 +179,22 @@ def scenarios(op):
     ]
 
 
+# Squid authenticates its users (any name/password: basic_fake_auth) and tells
+# the service who they are (SPEC §7): events then name the proxy user.
+SQUID_AUTH = """
+auth_param basic program /usr/lib/squid/basic_fake_auth
+auth_param basic realm promptcause-test
+acl authed proxy_auth REQUIRED
+http_access deny !authed
+adaptation_send_username on
+icap_client_username_header X-Authenticated-User
+"""
+
+
 class Chain:
     """origin + c-icap (promptcause, 2 children) + Squid, in one temp dir."""
 
-    def __init__(self, cicap, directives):
+    def __init__(self, cicap, directives, squid_extra=""):
         self.tmp = H.TempDir(prefix="pc-e2e-")
         self.procs = H.Processes()
         self.origin = None
@@ -190,7 +202,7 @@ class Chain:
             self.origin = O.start_origin()
             self.icap = cicap.start_cicap(self.tmp, self.procs, directives, children=2)
             self.squid = S.start_squid(self.tmp, self.procs, self.icap.port,
-                                       self.origin.server_port, HOSTS)
+                                       self.origin.server_port, HOSTS, extra=squid_extra)
         except BaseException:
             self.stop()
             raise
@@ -348,6 +360,37 @@ def main():
             sys.stderr.write("--- run 2 c-icap log ---\n" + H.tail(chain.icap.server_log, 30))
     finally:
         chain.stop()
+
+    # Run 3: Squid authenticates users; the proxy user is the event's user and
+    # wins over the identity inside an NTLM type-3 (SPEC §3 `user`).
+    if os.access("/usr/lib/squid/basic_fake_auth", os.X_OK):
+        chain = Chain(cicap, [], squid_extra=SQUID_AUTH)
+        try:
+            proxy_auth = {"Proxy-Authorization": "Basic " + O.b64(b"bob:secret")}
+            I = "http://intranet"
+            table = [
+                ("proxy user named in the event", [
+                    step(f"{I}/secure/report.html", {**DOC, **proxy_auth}, event=dict(
+                        cause="page-denied", prompt="basic", user="bob")),
+                ]),
+                ("proxy user wins over the NTLM identity", [
+                    step(f"{I}/ntlm/app.html",
+                         {**DOC, **proxy_auth, **auth("NTLM", O.ntlm_type3("CORP", "alice", "WS01"))},
+                         event=dict(cause="credentials-rejected", prompt="rejected", user="bob",
+                                    auth_sent="ntlm")),
+                ]),
+            ]
+            before = len(failures)
+            run(chain, cicap, table, failures)
+            rows = S.read_access_log(chain.squid.access_log)
+            if not any(r["user"] == "bob" for r in rows):
+                failures.append("Squid did not log the authenticated user bob (%[un)")
+            if len(failures) > before:
+                sys.stderr.write("--- run 3 access.log ---\n" + H.tail(chain.squid.access_log, 20))
+        finally:
+            chain.stop()
+    else:
+        print("note: /usr/lib/squid/basic_fake_auth missing, proxy-user run skipped")
 
     for f in failures:
         print("FAIL:", f)
