@@ -43,6 +43,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=10, help="c-icap ThreadsPerChild (default 10)")
     p.add_argument("--directive", action="append", default=[], metavar="NAME=VALUE",
                    help="extra promptcause.NAME VALUE line (repeatable)")
+    p.add_argument("--event-dir", help="directory for the EventLog (default: the run's temp dir); "
+                   "e.g. /dev/shm to keep the disk out of the measurement")
     p.add_argument("--echo-only", action="store_true",
                    help="benchmark srv_echo alone (while the module is not built)")
     p.add_argument("--json-out", help="write every run's result and the summary here")
@@ -61,6 +63,13 @@ def count_lines(path):
             return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
     except FileNotFoundError:
         return 0
+
+
+def events_path(tmp, args):
+    """Where the service writes its events for this run."""
+    if args.event_dir:
+        return os.path.join(args.event_dir, f"pc-bench-events-{os.getpid()}.jsonl")
+    return tmp.join("events.jsonl")
 
 
 def write_conf(tmp, port, args):
@@ -91,7 +100,7 @@ def write_conf(tmp, port, args):
     ]
     if not args.echo_only:
         lines.append(f"Service promptcause {args.module}")
-        lines.append(f"promptcause.EventLog {tmp.join('events.jsonl')}")
+        lines.append(f"promptcause.EventLog {events_path(tmp, args)}")
         for d in args.directive:
             name, sep, value = d.partition("=")
             if not sep or not name:
@@ -109,7 +118,7 @@ class Bench:
         self.procs = procs
         self.port = pcharness.free_port()
         self.conf = write_conf(tmp, self.port, args)
-        self.events = tmp.join("events.jsonl")
+        self.events = events_path(tmp, args)
         self.server_log = tmp.join("server.log")
         self.seq = 0
         self.failures = []
@@ -205,6 +214,11 @@ def main():
             b.failures.append("c-icap children died: " + "; ".join(crashes[:3]))
     finally:
         procs.stop_all()
+        if args.event_dir:
+            try:
+                os.unlink(events_path(tmp, args))
+            except FileNotFoundError:
+                pass
 
     summary = {s: {"rps_median": statistics.median(r["rps"] for r in rs),
                    "p99_ms_median": statistics.median(r["p99_ms"] for r in rs),
