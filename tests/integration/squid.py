@@ -110,16 +110,17 @@ def start_squid(tmp, procs, icap_port, origin_port, hosts, extra="", max_conn=10
     proc = procs.start([squid, "-N", "-f", conf], log_path=tmp.join("squid.out"))
     try:
         wait_for_port(port, timeout=timeout, proc=proc, what="squid")
-        # Squid fetches the ICAP OPTIONS once it runs; wait until the service is
-        # known to be up so the first test request is adapted, not bypassed.
-        wait_for(lambda: _icap_options_done(cache_log), timeout=3.0)
+        # The port answers once Squid listens; the log line follows its set-up.
+        # (A transaction arriving before the ICAP OPTIONS answer waits for it;
+        # checked: the first request of a run is adapted, not bypassed.)
+        wait_for(lambda: _accepting(cache_log), timeout=3.0)
     except RuntimeError as e:
         raise RuntimeError(f"{e}\n--- cache.log ---\n{tail(cache_log)}\n--- squid.out ---\n"
                            f"{tail(tmp.join('squid.out'))}") from None
     return Squid(port, conf, access_log, cache_log, proc)
 
 
-def _icap_options_done(cache_log):
+def _accepting(cache_log):
     try:
         with open(cache_log, errors="replace") as f:
             text = f.read()
