@@ -51,12 +51,12 @@ static const char *header_value(ci_headers_list_t *h, const char *name)
     return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-/* Feed every `name:` line of h to the challenge parser; the set records
- * malformed values itself, so the parser's return value needs no handling. */
+/* Feed every `name:` line of h (after its first line, the status or request
+ * line) to the challenge parser; the set records malformed values itself, so
+ * the parser's return value needs no handling. */
 static void collect_challenges(ci_headers_list_t *h, const char *name, struct challenge_set *set)
 {
     size_t nlen = strlen(name);
-    challenge_set_init(set);
     if (h == NULL) {
         return;
     }
@@ -132,7 +132,14 @@ int request_view_build(ci_request_t *req, int status, const char *body, size_t b
         return -1;
     }
     memset(&view->in, 0, sizeof view->in);
+    challenge_set_init(&view->challenges);
     collect_challenges(res, proxy ? "Proxy-Authenticate" : "WWW-Authenticate", &view->challenges);
+    if (proxy && view->challenges.count == 0 && !view->challenges.malformed) {
+        /* Squid 5.7 treats Proxy-Authenticate as hop-by-hop: it removes it from
+         * the encapsulated 407 and sends (the first line of) it as an ICAP
+         * request header instead -- seen on the wire in test_squid_e2e. */
+        collect_challenges(req->request_header, "Proxy-Authenticate", &view->challenges);
+    }
     read_request_line(rq, view);
     read_client(req, view);
     gettimeofday(&tv, NULL);
