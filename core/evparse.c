@@ -22,9 +22,15 @@ static void copy_member(json_t *obj, const char *key, char *dst, size_t cap)
     if (!json_is_string(v))
         return;
     size_t n = json_string_length(v);
-    if (n >= cap)
+    const char *src = json_string_value(v);
+    if (n >= cap) {
+        /* Cut at a character boundary: the copy must stay valid UTF-8,
+         * since it may end up in an alert label (JSON again). */
         n = cap - 1;
-    memcpy(dst, json_string_value(v), n);
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(dst, src, n);
     dst[n] = '\0';
     /* An embedded NUL (\u0000) simply ends the copy early: harmless. */
 }

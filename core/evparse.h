@@ -4,8 +4,8 @@
  * The event log is written by another process and may be rotated, truncated or
  * hand-edited, so every line is treated as untrusted input: anything that is
  * not a version-1 JSON object with a usable timestamp is rejected with a
- * reason, never guessed at. Strings are copied into fixed buffers (truncated
- * at a character boundary-agnostic byte limit, which is enough for alerts). */
+ * reason, never guessed at. Strings are copied into fixed buffers, cut at a
+ * UTF-8 character boundary when too long (enough for alert text). */
 #ifndef PROMPTCAUSE_EVPARSE_H
 #define PROMPTCAUSE_EVPARSE_H
 
