@@ -8,6 +8,8 @@
 
 /* Subcommand entry points: argv[0] is the subcommand name. */
 int links_main(int argc, char **argv);
+int probe_main(int argc, char **argv);
+int watch_main(int argc, char **argv);
 
 /* Print "promptcause CMD: MESSAGE" and a newline on stderr; returns
  * CLI_EXIT_USAGE so callers can `return cli_fail(...)`. */

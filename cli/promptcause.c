@@ -14,6 +14,8 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"links", links_main, "print the embedded objects of an HTML document"},
+    {"probe", probe_main, "fetch a page and its objects and say which would prompt"},
+    {"watch", watch_main, "follow the event log and alert on prompt storms"},
 };
 
 int cli_fail(const char *cmd, const char *fmt, ...)
