@@ -5,7 +5,9 @@ srv_promptcause.so (2 children) -> tests/integration/origin.py. Each scenario
 is data: the requests a browser would make (on one keep-alive connection, so
 NTLM handshakes stay pinned), and for each request the event SPEC §3 expects in
 the event log (or none) and the X-Prompt-* values SPEC §4 expects in Squid's
-access log. A second, short run switches LogHandshakes on.
+access log. Three runs: defaults (plus IntranetHosts); LogHandshakes and
+AnnotateResponse on (the client sees X-Prompt-Cause, bodies stay byte-identical);
+Squid authenticating users (the proxy user is the event's user).
 
 Exit status follows automake: 0 pass, 1 fail, 77 skip (no Squid / c-icap /
 module / cicap.py), 99 hard error.
@@ -15,7 +17,6 @@ import json
 import os
 import re
 import sys
-import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -254,8 +255,10 @@ def run(chain, cicap, table, failures, expect_handshake_events=False, annotate=F
                 if status != st["status"]:
                     failures.append(f"{label}: HTTP {status}, want {st['status']}")
                 if st["body"] is not None and body != st["body"]:
-                    failures.append(f"{label}: body changed in transit ({len(body)} bytes, "
-                                    f"want {len(st['body'])}, same={body == st['body']})")
+                    at = next((i for i, (a, b) in enumerate(zip(body, st["body"])) if a != b),
+                              min(len(body), len(st["body"])))
+                    failures.append(f"{label}: body changed in transit ({len(body)} bytes, want "
+                                    f"{len(st['body'])}; first difference at byte {at})")
                 marks = [v for k, v in headers if k.lower() == "x-prompt-cause"]
                 want = [st["squid"][0]] if annotate and st["squid"][0] != "-" else []
                 if marks != want:
