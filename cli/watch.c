@@ -8,8 +8,9 @@
  * second. Signals only set flags. The state file (JSON, replaced atomically)
  * holds the log position (device, inode, offset of the last complete line)
  * and the active storms, so a restart neither re-reads nor skips events and
- * still resolves the storms it raised. Sliding-window counts are not saved:
- * a storm that straddles a restart counts afresh from the restart. */
+ * still resolves the storms it raised. Sliding-window counts are not saved;
+ * they are rebuilt at start from the events just before the saved offset
+ * (warm_up), so a storm that straddles a restart is still seen. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -67,6 +68,7 @@ struct watch {
     unsigned long long spool_seq;
     double last_resend;
     bool dirty; /* state changed since last save */
+    bool warming; /* re-counting events before the saved offset: no alerts */
     bool oom_reported;
 };
 
@@ -316,6 +318,8 @@ static void send_alert(struct watch *w, const struct storm_active *a, int transi
 static void on_transition(void *arg, const struct storm_active *a, enum storm_transition t)
 {
     struct watch *w = arg;
+    if (w->warming)
+        return;
     double now = watch_now();
     const char *what = t == STORM_FIRING ? "firing" : "resolved";
     fprintf(stderr, "promptcause watch: %s %s storm %s: %lu prompts, %zu clients, cause %s, prompt %s\n",
@@ -481,6 +485,60 @@ static int load_state(struct watch *w, dev_t *dev, ino_t *ino, off_t *offset, ch
     return 0;
 }
 
+/* ---- warm-up ------------------------------------------------------------- */
+
+#define WARM_BYTES (16u << 20)
+
+/* After a restart the sliding windows are empty, so a storm whose events
+ * straddle two runs (the cron case of --once) would be missed. Re-count the
+ * events just before the saved offset whose time is still within the
+ * longest window, with alerts muted: nothing is delivered twice, storms
+ * already raised were restored as active. Reads at most WARM_BYTES back:
+ * O(that) once per start. Best effort: a read error just skips it. */
+static void warm_up(struct watch *w, const char *path, dev_t dev, ino_t ino, off_t offset)
+{
+    if (ino == 0 || offset == 0)
+        return;
+    FILE *f = fopen(path, "re");
+    if (f == NULL)
+        return;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_dev != dev || st.st_ino != ino || st.st_size < offset) {
+        fclose(f);
+        return;
+    }
+    off_t from = offset > (off_t)WARM_BYTES ? offset - (off_t)WARM_BYTES : 0;
+    char *line = NULL;
+    size_t cap = 0;
+    if (fseeko(f, from, SEEK_SET) == 0) {
+        if (from > 0 && getline(&line, &cap, f) < 0) /* skip the cut line */
+            from = offset;
+        else if (from > 0)
+            from = ftello(f);
+        double horizon = watch_now();
+        double maxwin = 0;
+        for (int k = 0; k < STORM_KINDS; k++)
+            if (w->rules.window[k] > maxwin)
+                maxwin = w->rules.window[k];
+        horizon -= maxwin;
+        w->warming = true;
+        ssize_t n;
+        while (from < offset && (n = getline(&line, &cap, f)) > 0) {
+            from += n;
+            if (from > offset)
+                break;
+            struct evrec ev;
+            if (line[n - 1] == '\n')
+                n--;
+            if (evparse_line(line, (size_t)n, &ev) == EVPARSE_OK && ev.ts >= horizon)
+                storm_feed(w->storm, &ev, on_transition, w);
+        }
+        w->warming = false;
+    }
+    free(line);
+    fclose(f);
+}
+
 /* ---- SIGHUP -------------------------------------------------------------- */
 
 static void carry(void *arg, const struct storm_active *a)
@@ -614,6 +672,7 @@ int watch_main(int argc, char **argv)
         cli_fail(CMD, "%s", err);
         goto out;
     }
+    warm_up(&w, w.opt.events, dev, ino, offset);
     if (follow_init(&w.follow, w.opt.events, dev, ino, offset) != 0) {
         cli_fail(CMD, "out of memory");
         goto out;
@@ -667,8 +726,13 @@ int watch_main(int argc, char **argv)
             storm_foreach_active(w.storm, resend_one, &w);
         }
         bool caught_up = got >= 0 && (size_t)got < READ_BUDGET;
-        if (w.opt.once && caught_up)
+        if (w.opt.once && caught_up) {
+            /* Latest counts for every active storm (replacing the queued
+             * firing message), and the re-send Alertmanager expects each run. */
+            if (sender_enabled(w.sender, SEND_ALERTMANAGER))
+                storm_foreach_active(w.storm, resend_one, &w);
             break;
+        }
         sender_step(w.sender, now, caught_up ? 200 : 0);
         if ((w.dirty && now - last_save >= 1.0) || (got > 0 && now - last_save >= 1.0)) {
             if (save_state(&w) != 0)
