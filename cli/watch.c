@@ -640,6 +640,16 @@ int watch_main(int argc, char **argv)
     if (rc != 0)
         return rc;
 
+    /* Handlers first: a SIGHUP during start-up must not kill the daemon. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     char err[1024];
     if (load_rules(w.opt.rules, &w.rules, &w.extra, err, sizeof err) != 0)
         return cli_fail(CMD, "%s", err);
@@ -684,14 +694,13 @@ int watch_main(int argc, char **argv)
     if (w.extra.syslog_facility >= 0)
         openlog("promptcause-watch", LOG_PID, w.extra.syslog_facility);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* Written once at start: an unwritable state path is an error now, not
+     * an hour later, and the file's presence tells that watch is running. */
+    if (save_state(&w) != 0) {
+        cli_fail(CMD, "cannot write state %s: %s", w.opt.state, strerror(errno));
+        status = CLI_EXIT_USAGE;
+        goto out_follow;
+    }
 
     /* Restored storms are re-sent at once: Alertmanager may have let them
      * expire while watch was down. */
