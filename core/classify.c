@@ -490,10 +490,13 @@ static void hint_for_prompt(const struct event *ev, char *hint, size_t cap)
         break;
     case PROMPT_NOT_INTRANET:
         hint_add(hint, cap,
-                 "; %s has periods so browsers put it in the Internet zone: add %s to the "
+                 "; %s %s so browsers put it in the Internet zone: add %s to the "
                  "browsers' Local intranet zone (and to promptcause.IntranetHosts) or use a "
                  "dotless name",
-                 ev->host, ev->host);
+                 ev->host,
+                 zone_is_ip_literal(ev->host, strlen(ev->host)) ? "is an IP address"
+                                                                : "has periods",
+                 ev->host);
         break;
     case PROMPT_SUPPRESSED:
         hint_add(hint, cap,
