@@ -247,6 +247,20 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, CROSS_SITE)
         if path.startswith("/public/"):
             return self._send(200, GIF, "image/gif")
+        if path.startswith("/slow/"):
+            # A public image that takes ?ms= milliseconds (default 2000) to answer.
+            time.sleep(int(query.get("ms", ["2000"])[0]) / 1000.0)
+            return self._send(200, GIF, "image/gif")
+        if path == "/redirect":
+            # 302 to ?to= (a path or URL), as a moved page or image would answer.
+            return self._send(302, page("302 Found", "<p>moved</p>"),
+                              headers=[("Location", query.get("to", ["/"])[0])])
+        if path.startswith("/nohead/"):
+            # A server that refuses HEAD (405) but answers GET with a Basic 401.
+            if self.command == "HEAD":
+                return self._send(405, page("405 Method Not Allowed", "<p>no HEAD</p>"),
+                                  headers=[("Allow", "GET, POST")])
+            return self._send(401, DENIED, headers=[("WWW-Authenticate", 'Basic realm="nohead"')])
         if path.endswith(".shtml") or path.endswith(".shtm"):
             # Server-side include handler whose DLL the anonymous account may not run:
             # IIS answers 401 on any .shtml, whatever folder it is in.
