@@ -5,7 +5,12 @@
  * another child's line. Why stat at most once a second: logrotate renames the
  * file and expects writers to follow the path; checking the inode on every
  * event would cost a syscall per 401 for nothing. The mutex orders the threads
- * of one child around the descriptor swap; children have their own copies. */
+ * of one child around the rotation check only; the write itself runs outside
+ * it, so threads never queue behind each other's disk I/O (the benchmark saw 3-5
+ * of 8 threads parked on the lock when the write was inside). That is safe
+ * because a rotation never closes the descriptor number a writer may hold: the
+ * new file is dup2()'d onto it, so a racing write lands in the old file or the
+ * new one, never in a closed or reused descriptor. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,7 +33,7 @@ static int log_fd = -1;
 static dev_t log_dev;
 static ino_t log_ino;
 static time_t log_checked;  /* last second the path was checked */
-static bool error_reported;  /* the first write failure was said once */
+static int error_reported;   /* the first write failure was said once (atomic) */
 static bool reopen_reported; /* the first failed reopen was said once */
 
 /* Open path and remember its identity. Returns the descriptor or -1 (errno set). */
@@ -66,16 +71,18 @@ int eventlog_open(const char *path, char *err, size_t errlen)
         rc = -1;
     }
     pthread_mutex_lock(&log_lock);
-    if (log_fd >= 0) {
-        close(log_fd);
+    if (log_fd >= 0 && fd >= 0) {
+        (void)dup2(fd, log_fd); /* keep the number writers may hold */
+        close(fd);
+    } else if (log_fd < 0) {
+        log_fd = fd;
     }
     free(log_path);
     log_path = copy; /* kept even when the open failed: appends retry it */
-    log_fd = fd;
     log_dev = dev;
     log_ino = ino;
     log_checked = time(NULL);
-    error_reported = false;
+    __atomic_store_n(&error_reported, 0, __ATOMIC_RELAXED);
     reopen_reported = false;
     pthread_mutex_unlock(&log_lock);
     return rc;
@@ -107,38 +114,50 @@ static void follow_rotation_locked(void)
         return;
     }
     if (log_fd >= 0) {
-        close(log_fd);
+        if (dup2(fd, log_fd) < 0) {
+            close(fd);
+            return; /* keep writing to the old file, try again next second */
+        }
+        close(fd);
+    } else {
+        log_fd = fd;
     }
-    log_fd = fd;
     log_dev = dev;
     log_ino = ino;
 }
 
 int eventlog_append(const char *p, size_t n)
 {
-    int rc = 0;
     pthread_mutex_lock(&log_lock);
     if (log_path == NULL) {
         pthread_mutex_unlock(&log_lock);
         return 0;
     }
     follow_rotation_locked();
-    ssize_t w = log_fd >= 0 ? write(log_fd, p, n) : -1;
-    if (w < 0 || (size_t)w != n) {
-        int e = w < 0 ? errno : ENOSPC; /* a short write to a file means a full disk */
-        rc = -1;
-        if (!error_reported) {
-            error_reported = true;
-            ci_debug_printf(1, "promptcause: cannot write event log %s: %s (further errors are only counted)\n",
-                            log_path, strerror(e));
-            fprintf(stderr, "promptcause: cannot write event log %s: %s (further errors are only counted)\n",
-                    log_path, strerror(e));
-        }
-    }
+    int fd = log_fd;
     pthread_mutex_unlock(&log_lock);
-    return rc;
+
+    ssize_t w = fd >= 0 ? write(fd, p, n) : -1;
+    if (w >= 0 && (size_t)w == n) {
+        return 0;
+    }
+    int e = w < 0 ? errno : ENOSPC; /* a short write to a file means a full disk */
+    if (fd < 0) {
+        e = EBADF;
+    }
+    if (__atomic_exchange_n(&error_reported, 1, __ATOMIC_RELAXED) == 0) {
+        pthread_mutex_lock(&log_lock); /* once: log_path may be swapped by a reload */
+        const char *path = log_path != NULL ? log_path : "(closed)";
+        ci_debug_printf(1, "promptcause: cannot write event log %s: %s (further errors are only counted)\n",
+                        path, strerror(e));
+        fprintf(stderr, "promptcause: cannot write event log %s: %s (further errors are only counted)\n",
+                path, strerror(e));
+        pthread_mutex_unlock(&log_lock);
+    }
+    return -1;
 }
 
+/* Called when c-icap shuts the service down, when no request is in flight. */
 void eventlog_close(void)
 {
     pthread_mutex_lock(&log_lock);
