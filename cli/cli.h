@@ -8,6 +8,7 @@
 
 /* Subcommand entry points: argv[0] is the subcommand name. */
 int links_main(int argc, char **argv);
+int analyze_main(int argc, char **argv);
 int probe_main(int argc, char **argv);
 int watch_main(int argc, char **argv);
 

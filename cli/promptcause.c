@@ -14,6 +14,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"links", links_main, "print the embedded objects of an HTML document"},
+    {"analyze", analyze_main, "report prompts from event logs and Squid access logs"},
     {"probe", probe_main, "fetch a page and its objects and say which would prompt"},
     {"watch", watch_main, "follow the event log and alert on prompt storms"},
 };
