@@ -90,7 +90,9 @@ enum tag {
     T_AUDIO,
     T_TRACK,
     T_INPUT,
-    T_BACKGROUND_HOLDER, /* body, table, thead, tbody, tfoot, tr, td, th */
+    T_BODY,
+    T_TABLE,
+    T_TABLE_PART, /* thead, tbody, tfoot, tr, td, th: only inside a <table> */
     T_BASE,
     T_STYLE,
     T_RAWTEXT,  /* xmp, noembed, noframes (iframe is T_IFRAME) */
@@ -119,7 +121,9 @@ static const unsigned tag_attrs[] = {
     [T_AUDIO] = BIT(A_SRC),
     [T_TRACK] = BIT(A_SRC),
     [T_INPUT] = BIT(A_SRC) | BIT(A_TYPE),
-    [T_BACKGROUND_HOLDER] = BIT(A_BACKGROUND),
+    [T_BODY] = BIT(A_BACKGROUND),
+    [T_TABLE] = BIT(A_BACKGROUND),
+    [T_TABLE_PART] = BIT(A_BACKGROUND),
     [T_BASE] = BIT(A_HREF),
     [T_STYLE] = 0,
     [T_RAWTEXT] = 0,
@@ -195,6 +199,7 @@ struct htmlscan {
     unsigned char raw_css;   /* feed the RAW text to the CSS scanner */
     unsigned char base_seen;
     unsigned tdepth;         /* open <template> elements: inert content */
+    unsigned tables;         /* open <table> elements */
     struct htmlscan_stats stats;
     struct css css;
     char arena[ARENA_SIZE];
@@ -287,11 +292,10 @@ static enum tag lookup_tag(const char *n, size_t len)
         {"script", T_SCRIPT},    {"link", T_LINK},       {"iframe", T_IFRAME},
         {"frame", T_FRAME},      {"embed", T_EMBED},     {"object", T_OBJECT},
         {"video", T_VIDEO},      {"audio", T_AUDIO},     {"track", T_TRACK},
-        {"input", T_INPUT},      {"body", T_BACKGROUND_HOLDER},
-        {"table", T_BACKGROUND_HOLDER}, {"thead", T_BACKGROUND_HOLDER},
-        {"tbody", T_BACKGROUND_HOLDER}, {"tfoot", T_BACKGROUND_HOLDER},
-        {"tr", T_BACKGROUND_HOLDER},    {"td", T_BACKGROUND_HOLDER},
-        {"th", T_BACKGROUND_HOLDER},    {"base", T_BASE},
+        {"input", T_INPUT},      {"body", T_BODY},       {"table", T_TABLE},
+        {"thead", T_TABLE_PART}, {"tbody", T_TABLE_PART}, {"tfoot", T_TABLE_PART},
+        {"tr", T_TABLE_PART},    {"td", T_TABLE_PART},    {"th", T_TABLE_PART},
+        {"base", T_BASE},
         {"style", T_STYLE},      {"xmp", T_RAWTEXT},     {"noembed", T_RAWTEXT},
         {"noframes", T_RAWTEXT}, {"title", T_RCDATA},    {"textarea", T_RCDATA},
         {"plaintext", T_PLAINTEXT}, {"template", T_TEMPLATE},
@@ -331,10 +335,14 @@ static void emit_object(struct htmlscan *s, enum event_object type, const char *
 
 /* ---- CSS ----------------------------------------------------------------- */
 
+/* NUL counts as U+FFFD, a non-ASCII identifier character: the HTML
+ * tokenizer replaces it in <style> text and CSS preprocessing does too. */
 static int css_ident(unsigned char c)
 {
-    return is_alnum(c) || c == '-' || c == '_' || c >= 0x80;
+    return is_alnum(c) || c == '-' || c == '_' || c >= 0x80 || c == 0;
 }
+
+static const char fffd[] = "\xef\xbf\xbd";
 
 static void css_reset(struct css *c, int in_attr)
 {
@@ -368,10 +376,15 @@ static void css_url_start(struct css *c)
     c->over = 0;
 }
 
+/* A finished url(): reported unless it is only a fragment, which names an
+ * element of this document (SVG paint servers, filters) and fetches nothing. */
 static void css_url_done(struct htmlscan *s)
 {
     struct css *c = &s->css;
-    if (!c->over)
+    size_t i = 0;
+    while (i < c->n && is_ws((unsigned char)c->buf[i]))
+        i++;
+    if (!c->over && !(i < c->n && c->buf[i] == '#'))
         emit_object(s, c->type, c->buf, c->n);
     c->n = 0;
     c->over = 0;
@@ -501,6 +514,8 @@ static void css_feed(struct htmlscan *s, const char *p, size_t n)
                 c->prev_ident = 0;
             } else if (is_ws(ch)) {
                 c->st = CSS_URL_TAIL;
+            } else if (ch == 0) {
+                css_append(s, fffd, 3);
             } else if (ch == '"' || ch == '\'' || ch == '(' || ch < 0x09 || ch == 0x0b ||
                        (ch >= 0x0e && ch < 0x20) || ch == 0x7f) {
                 c->st = CSS_BADURL;
@@ -533,6 +548,8 @@ static void css_feed(struct htmlscan *s, const char *p, size_t n)
             } else if (ch == '\\') {
                 c->st = CSS_ESC;
                 c->esc_ret = CSS_URL_STR;
+            } else if (ch == 0) {
+                css_append(s, fffd, 3);
             } else {
                 css_append(s, (const char *)q, 1);
             }
@@ -547,7 +564,10 @@ static void css_feed(struct htmlscan *s, const char *p, size_t n)
                 /* line continuation in a string, invalid in a bare url */
                 c->st = c->esc_ret == CSS_URL_STR ? CSS_URL_STR : CSS_BADURL;
             } else {
-                css_append(s, (const char *)q, 1);
+                if (ch == 0)
+                    css_append(s, fffd, 3);
+                else
+                    css_append(s, (const char *)q, 1);
                 c->st = c->esc_ret;
             }
             q++;
@@ -904,7 +924,13 @@ static void report_tag(struct htmlscan *s)
             report_attr(s, A_HREF, t);
         break;
     }
-    case T_BACKGROUND_HOLDER:
+    case T_TABLE_PART:
+        /* outside a table the tree builder drops these start tags */
+        if (s->tables > 0)
+            report_attr(s, A_BACKGROUND, OBJECT_IMAGE);
+        break;
+    case T_BODY:
+    case T_TABLE:
         report_attr(s, A_BACKGROUND, OBJECT_IMAGE);
         break;
     case T_BASE:
@@ -1027,6 +1053,8 @@ static void tag_emit(struct htmlscan *s)
     if (s->is_end) {
         if (s->tag == T_TEMPLATE && s->tdepth > 0)
             s->tdepth--;
+        else if (s->tag == T_TABLE && s->tables > 0)
+            s->tables--;
         return;
     }
     report_tag(s);
@@ -1061,6 +1089,9 @@ static void tag_emit(struct htmlscan *s)
         break;
     case T_TEMPLATE:
         s->tdepth++;
+        break;
+    case T_TABLE:
+        s->tables++;
         break;
     default:
         break;

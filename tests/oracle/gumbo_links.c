@@ -229,7 +229,10 @@ static void add_css(const char *css, size_t n, int sheet)
                 while (p < end && *p != ')') /* skip a bad url to its ')' */
                     p += (*p == '\\' && p + 1 < end) ? 2 : 1;
             }
-            if (ok && o > 0)
+            size_t k = 0;
+            while (k < o && is_ws((unsigned char)buf[k]))
+                k++;
+            if (ok && o > 0 && !(k < o && buf[k] == '#')) /* #id: this document */
                 add(import ? OBJECT_STYLE : OBJECT_IMAGE, buf, o);
             continue;
         }

@@ -80,6 +80,9 @@ static void test_each_element_reports_its_object_type(void **state)
     expect("<body background=bg.gif><table background=t.gif><tr><td background=d.gif>"
            "<th background=h.gif><div background=no.gif>",
            "image bg.gif\nimage t.gif\nimage d.gif\nimage h.gif\n");
+    /* table parts outside a table are dropped by the tree builder */
+    expect("<td background=no.gif><table><td background=in.gif></table><tr background=no2.gif>",
+           "image in.gif\n");
     expect("<a href=page.html>x</a><img src=''><img src='  '><img>", "");
 }
 
@@ -258,6 +261,9 @@ static void test_css_urls_in_style_attributes_and_elements(void **state)
            "image s.png\nimage t.png\n");
     expect("<style>a{b:url(u.png", "image u.png\n");
     expect("<style>x{y:url()} z{w:url( )}</style>", "");
+    /* fragment-only: an element of this document (SVG gradients, filters) */
+    expect("<svg><style>.a{fill:url(#g)} .b{fill:url( '#h' )}</style></svg>"
+           "<p style='filter:url(#f)'>", "");
     /* no @import in a declaration list: its url() is reported as an image
      * (an invalid declaration a browser skips; over-reporting is harmless) */
     expect("<div style='@import url(x.css); a:url(y.png)'>", "image x.css\nimage y.png\n");
@@ -287,6 +293,10 @@ static void test_nul_bytes_become_replacement_characters(void **state)
     static const char doc2[] = "\0\0<!--\0--><img src=d>\0";
     scan_n(doc2, sizeof doc2 - 1, 0, &g_out, NULL);
     assert_string_equal(g_out.buf, "image d\n");
+    /* in <style> a NUL is U+FFFD: an identifier character, so no url( here */
+    static const char doc3[] = "<style>\0url(no.png) b{c:url(\0d) e:url('\0f')}</style>";
+    scan_n(doc3, sizeof doc3 - 1, 0, &g_out, NULL);
+    assert_string_equal(g_out.buf, "image \xef\xbf\xbd" "d\nimage \xef\xbf\xbd" "f\n");
 }
 
 static void test_non_utf8_bytes_pass_through(void **state)
