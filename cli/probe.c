@@ -312,7 +312,9 @@ static int report(struct probe_run *r, const struct probe_item *it, const char *
     struct challenge_set set;
     const char *tname = event_object_name(parent ? it->type : OBJECT_DOCUMENT);
     memset(row, 0, sizeof *row);
-    row->object = it->effective_url ? it->effective_url : it->url;
+    /* A failed transfer's effective URL may be a refused redirect target
+     * (with user info): show what was asked for. */
+    row->object = it->state == PROBE_DONE && it->effective_url ? it->effective_url : it->url;
     row->type = tname ? tname : "other";
     row->cause = row->prompt = "-";
     row->hint = "";

@@ -324,6 +324,10 @@ static int xfer_result(struct xfer *x, CURLcode rc)
         it->status = 0;
         if (rc == CURLE_OPERATION_TIMEDOUT && x->clamped)
             snprintf(it->error, sizeof it->error, "cut off: --max-time ran out");
+        else if (rc == CURLE_LOGIN_DENIED)
+            snprintf(it->error, sizeof it->error,
+                     "redirected to a URL with user info: not followed, probe never sends "
+                     "credentials");
         else if (rc == CURLE_OPERATION_TIMEDOUT)
             snprintf(it->error, sizeof it->error, "timed out after %ld ms", x->timeout_ms);
         else
@@ -418,7 +422,7 @@ int probe_fetch_objects(const struct probe_opts *o, const char *page, struct pro
         if (curl_multi_perform(m, &running) != CURLM_OK)
             goto err;
         CURLMsg *msg;
-        int left;
+        int left, freed = 0;
         while ((msg = curl_multi_info_read(m, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -431,6 +435,7 @@ int probe_fetch_objects(const struct probe_opts *o, const char *page, struct pro
             struct probe_item *it = x->it;
             xfer_release(x);
             active--;
+            freed = 1;
             if (x->head && it->state == PROBE_DONE && head_needs_get(it->status) &&
                 probe_now_ms() < deadline_ms) {
                 probe_item_clear(it);
@@ -454,6 +459,9 @@ int probe_fetch_objects(const struct probe_opts *o, const char *page, struct pro
             }
             break;
         }
+        /* A freed slot is refilled at once, not after the next socket event. */
+        if (freed && next < n)
+            continue;
         if (active > 0 && curl_multi_poll(m, NULL, 0, 100, NULL) != CURLM_OK)
             goto err;
     }

@@ -35,6 +35,7 @@ PAGES = {
     "integrated.html": '<script src="/ntlm/app.js"></script><img src="/public/ok.gif">',
     "docs/rel.html": '<img src="img.shtml">',
     "moved.html": '<img src="/redirect?to=/secure/moved.gif">',
+    "credredir.html": '<img src="/redirect?to=http://u:pw@intranet/secure/cred.gif">',
     "slow.html": '<img src="/slow/a.gif?ms=6000"><img src="/secure/fast.gif">',
     "cross.html": '<img src="http://other.example.org/secure/badge.gif">',
     "details.html": '<link rel="stylesheet" href="/iis7/site.css"><img src="/nohead/x.gif">'
@@ -196,6 +197,14 @@ def run_cases(p, srv):
     check(rc == 1 and e is not None and e.get("cause") == "embedded-denied",
           "redirected object: the 401 at its target is reported under the target URL",
           f"rc={rc} {ev}")
+
+    srv.requests.clear()
+    rc, out, err, _ = p.run("http://intranet/credredir.html")
+    with srv.lock:
+        paths = [path for _, path, _ in srv.requests]
+    check("/secure/cred.gif" not in paths and "user info" in out
+          and "\nhttp://u:pw@" not in out,
+          "a redirect to a URL with user info is not followed, nor printed", f"{paths}\n{out}")
 
     # --- a slow object hits --timeout: reported, no hang, others still probed
     rc, out, err, secs = p.run("--timeout", "1", "http://intranet/slow.html")
