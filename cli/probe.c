@@ -299,12 +299,15 @@ static const char *dash(const char *s)
     return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-/* One table row or event line for it; counts events and prompts. Returns 0,
- * or -1 when out of memory. */
+/* One line of the table; the strings point into the item or its event. */
 struct row {
     const char *object, *type, *cause, *prompt, *hint;
     char status[16];
 };
+
+/* Fill row (and ev, for a 401/407) for it, print the event line with
+ * --json, count events, prompts and failures. Returns 0, or -1 when out of
+ * memory. */
 
 static int report(struct probe_run *r, const struct probe_item *it, const char *parent,
                   struct row *row, struct event *ev)
