@@ -309,7 +309,7 @@ static void send_alert(struct watch *w, const struct storm_active *a, int transi
                                      "alerts", al)
                          : NULL;
         if (doc != NULL)
-            json_object_set(json_array_get(json_object_get(doc, "alerts"), 0), "status",
+            json_object_set_new(json_array_get(json_object_get(doc, "alerts"), 0), "status",
                             json_string(resolved ? "resolved" : "firing"));
         queue_json(w, SEND_WEBHOOK, id, doc);
     }
