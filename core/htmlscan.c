@@ -1154,17 +1154,22 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
             }
             break;
         case ST_TAG_NAME:
+            /* names are short; this loop only saves a trip round the switch */
+            while (!is_ws(ch) && ch != '/' && ch != '>') {
+                name_add(s->tname, &s->tlen, &s->tover, ch);
+                if (++c == end)
+                    goto next;
+                ch = *c;
+            }
             if (is_ws(ch)) {
                 tag_name_done(s);
                 s->st = ST_BEFORE_ATTR_NAME;
             } else if (ch == '/') {
                 tag_name_done(s);
                 s->st = ST_SELF_CLOSING;
-            } else if (ch == '>') {
+            } else { /* '>' */
                 tag_name_done(s);
                 tag_emit(s);
-            } else {
-                name_add(s->tname, &s->tlen, &s->tover, ch);
             }
             c++;
             break;
@@ -1184,15 +1189,18 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
             }
             break;
         case ST_ATTR_NAME:
+            while (!is_ws(ch) && ch != '/' && ch != '>' && ch != '=') {
+                name_add(s->aname, &s->alen, &s->aover, ch);
+                if (++c == end)
+                    goto next;
+                ch = *c;
+            }
             if (is_ws(ch) || ch == '/' || ch == '>') {
                 attr_name_done(s);
                 s->st = ST_AFTER_ATTR_NAME;
-            } else if (ch == '=') {
+            } else { /* '=' */
                 attr_name_done(s);
                 s->st = ST_BEFORE_ATTR_VALUE;
-                c++;
-            } else {
-                name_add(s->aname, &s->alen, &s->aover, ch);
                 c++;
             }
             break;
@@ -1549,6 +1557,7 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
             c = end;
             break;
         }
+    next:;
     }
 }
 
