@@ -14,18 +14,21 @@ apt-get update -qq
 # Run/test: c-icap (with srv_echo for the benchmark), Squid, python3 for the
 # integration harness and test origin, curl for the demo's browser.
 # Test oracle and corpus: libgumbo (reference HTML parser) and HTML-heavy
-# Debian documentation packages.
+# Debian documentation packages. Alerting tests: Prometheus Alertmanager.
+# Report tests and benchmarks: headless Chromium (renders the html report),
+# goaccess (analyze's yardstick), GNU time (peak memory).
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     c-icap libicapapi-dev squid \
     libcurl4-openssl-dev libpcre2-dev libjansson-dev libpsl-dev nettle-dev \
-    libcmocka-dev zlib1g-dev \
+    libcmocka-dev zlib1g-dev libbrotli-dev \
     python3 curl ca-certificates procps iproute2 \
-    libgumbo-dev \
+    libgumbo-dev python3.11-doc debian-reference-en \
+    prometheus-alertmanager chromium goaccess time \
     >/dev/null
 # The packaged daemons are not ours to run: tests start their own instances on
 # free loopback ports. Stop any that the packages' scripts started.
-for svc in squid c-icap; do
+for svc in squid c-icap prometheus-alertmanager; do
     if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 echo "install-deps: done"
