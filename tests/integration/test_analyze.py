@@ -358,7 +358,22 @@ def main():
         run_pc(["--format", "html", "--output", html, icap.event_log, native])
         check_html(c, html, tmp.path)
 
-        # 7. usage errors
+        # 7. progress bar: on a terminal only
+        import pty
+        master, slave = pty.openpty()
+        p = subprocess.run([PROMPTCAUSE, "analyze", "--format", "json", native],
+                           stdout=subprocess.PIPE, stderr=slave, timeout=60)
+        os.close(slave)
+        try:
+            bar = os.read(master, 4096).decode(errors="replace")
+        except OSError:
+            bar = ""
+        os.close(master)
+        c.true("progress bar on a terminal", "100%" in bar and "[####" in bar, repr(bar))
+        p = run_pc(["--format", "json", native])
+        c.eq("no progress bar on a pipe", p.stderr, b"")
+
+        # 8. usage errors
         c.eq("bad --format", run_pc(["--format", "xml", native], check=False).returncode, 2)
         c.eq("missing file", run_pc([tmp.join("nope.log")], check=False).returncode, 2)
         c.eq("no file", run_pc([], check=False).returncode, 2)
