@@ -17,6 +17,7 @@
 #include <c_icap/net_io.h>
 #include <c_icap/simple_api.h>
 
+#include "htmlbody.h"
 #include "request_view.h"
 
 int request_view_status(ci_request_t *req)
@@ -73,14 +74,15 @@ static void collect_challenges(ci_headers_list_t *h, const char *name, struct ch
     }
 }
 
-/* Method and absolute URL from the request line "GET target HTTP/1.1". A
- * target in origin form ("/path", transparent interception) is made absolute
- * with the Host header; https is invisible to us there, so http:// is assumed.
- * Leaves the strings empty when the request line is missing. */
-static void read_request_line(ci_headers_list_t *h, struct request_view *view)
+/* Method (into method, mcap bytes) and absolute URL (into url, EVENT_URL_MAX
+ * bytes) from the request line "GET target HTTP/1.1". A target in origin
+ * form ("/path", transparent interception) is made absolute with the Host
+ * header; https is invisible to us there, so http:// is assumed. Leaves the
+ * strings empty when the request line is missing. */
+static void read_request_line(ci_headers_list_t *h, char *method, size_t mcap, char *url)
 {
-    view->method[0] = '\0';
-    view->url[0] = '\0';
+    method[0] = '\0';
+    url[0] = '\0';
     if (h == NULL || h->used < 1) {
         return;
     }
@@ -89,7 +91,7 @@ static void read_request_line(ci_headers_list_t *h, struct request_view *view)
     if (line[mlen] == '\0') {
         return;
     }
-    snprintf(view->method, sizeof view->method, "%.*s", (int)mlen, line);
+    snprintf(method, mcap, "%.*s", (int)mlen, line);
     const char *t = line + mlen;
     while (*t == ' ') {
         t++;
@@ -101,24 +103,42 @@ static void read_request_line(ci_headers_list_t *h, struct request_view *view)
             return;
         }
         size_t hlen = strcspn(host, " \t");
-        snprintf(view->url, sizeof view->url, "http://%.*s%.*s", (int)hlen, host, (int)tlen, t);
+        snprintf(url, EVENT_URL_MAX, "http://%.*s%.*s", (int)hlen, host, (int)tlen, t);
     } else {
-        snprintf(view->url, sizeof view->url, "%.*s", (int)tlen, t);
+        snprintf(url, EVENT_URL_MAX, "%.*s", (int)tlen, t);
     }
 }
 
 /* Client address: c-icap's parsed X-Client-IP (Squid's icap_send_client_ip),
  * printed back in canonical form so a hostile header cannot smuggle text. */
-static void read_client(ci_request_t *req, struct request_view *view)
+static void read_client(ci_request_t *req, char *client, size_t cap)
 {
     const ci_ip_t *ip = ci_http_client_ip(req);
-    view->client[0] = '\0';
+    client[0] = '\0';
     if (ip == NULL) {
         return;
     }
-    if (inet_ntop(ip->family, &ip->address, view->client, sizeof view->client) == NULL) {
-        view->client[0] = '\0';
+    if (inet_ntop(ip->family, &ip->address, client, (socklen_t)cap) == NULL) {
+        client[0] = '\0';
     }
+}
+
+int request_view_page(ci_request_t *req, struct page_view *pv)
+{
+    ci_headers_list_t *res = ci_http_response_headers(req);
+    ci_headers_list_t *rq = ci_http_request_headers(req);
+    char method[32];
+    if (res == NULL || rq == NULL || !ci_req_hasbody(req) || header_value(rq, "Authorization") != NULL ||
+        !htmlbody_is_html(header_value(res, "Content-Type"))) {
+        return 0;
+    }
+    read_request_line(rq, method, sizeof method, pv->url);
+    if (pv->url[0] == '\0') {
+        return 0;
+    }
+    read_client(req, pv->client, sizeof pv->client);
+    pv->content_encoding = header_value(res, "Content-Encoding");
+    return 1;
 }
 
 int request_view_build(ci_request_t *req, int status, const char *body, size_t body_len, struct request_view *view)
@@ -140,8 +160,8 @@ int request_view_build(ci_request_t *req, int status, const char *body, size_t b
          * request header instead -- seen on the wire in test_squid_e2e. */
         collect_challenges(req->request_header, "Proxy-Authenticate", &view->challenges);
     }
-    read_request_line(rq, view);
-    read_client(req, view);
+    read_request_line(rq, view->method, sizeof view->method, view->url);
+    read_client(req, view->client, sizeof view->client);
     gettimeofday(&tv, NULL);
 
     struct classify_input *in = &view->in;

@@ -25,6 +25,19 @@ struct request_view {
     struct classify_input in;
 };
 
+/* What the correlation needs of a 2xx response that may be an HTML page. */
+struct page_view {
+    char url[EVENT_URL_MAX];          /* absolute URL of the page */
+    char client[64];                  /* client address text, "" when unknown */
+    const char *content_encoding;     /* into c-icap's headers; NULL when none */
+};
+
+/* Fill pv when req carries a 2xx text/html or application/xhtml+xml
+ * response with a body to a request without Authorization (an anonymous
+ * page load, SPEC §2 rule 4). Returns 1 when it does, 0 otherwise (pv is
+ * then partly filled and meaningless). O(header size), no allocation. */
+int request_view_page(ci_request_t *req, struct page_view *pv);
+
 /* HTTP status of the encapsulated response (e.g. 401), read from its status
  * line without allocating. Returns -1 when there is no response or its status
  * line is not "HTTP/x.y NNN". */

@@ -1,13 +1,21 @@
 /* srv_promptcause.c -- the c-icap RESPMOD service `promptcause`: callbacks only.
  *
  * Every response Squid sends us is decided in the preview handler: anything
- * that is not a 401/407 gets 204 at once, before any allocation; a 401/407 is
- * classified and reported (verdict.c) and still answered 204, since we never
- * change a response -- except with AnnotateResponse, where the HTTP headers
- * gain X-Prompt-Cause and the body is echoed back byte for byte. Directives
+ * that is neither a 401/407 nor an anonymous 2xx HTML page gets 204 at once,
+ * before any allocation; a 401/407 is classified and reported (verdict.c) and
+ * still answered 204, since we never change a response -- except with
+ * AnnotateResponse, where the HTTP headers gain X-Prompt-Cause and the body
+ * is echoed back byte for byte. An HTML page is scanned for its embedded
+ * objects (htmlbody.c) into the correlation store shared by all children
+ * (corrstore.c): from the preview alone, answered 204, when MaxHtmlBytes is
+ * at most the preview or the page fits in it; else read on up to
+ * MaxHtmlBytes while its body is echoed back unchanged (Squid 5.7 honours a
+ * 204 after the preview only for small bodies, see CICAP-NOTES). Directives
  * live in settings.c, counters in stats.c, the event file in eventlog.c. */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <c_icap/c-icap.h>
 #include <c_icap/body.h>
@@ -16,7 +24,9 @@
 #include <c_icap/service.h>
 #include <c_icap/simple_api.h>
 
+#include "corrstore.h"
 #include "eventlog.h"
+#include "htmlbody.h"
 #include "request_view.h"
 #include "settings.h"
 #include "stats.h"
@@ -25,19 +35,26 @@
 /* Squid 5.7 caps the preview at 64 KiB whatever we advertise, and c-icap
  * keeps a Preview+64 byte buffer per connection. A 401 body needs a few hundred
  * bytes, but the HTML scanner (2xx pages) wants as much as Squid will send in
- * preview, where a 204 is always honoured; so we ask for Squid's maximum, less
- * one byte: Squid buffers the body in a 64 KiB pipe that keeps a byte for a
- * terminator, so a 65536-byte preview of a larger body never fills and the
- * transaction hangs until c-icap's Timeout (408), seen with 100 KB pages in
- * test_squid_e2e. 65535 fills. */
-#define PREVIEW_BYTES 65535
+ * preview, where a 204 is always honoured; so we ask for nearly Squid's
+ * maximum. Not all of it: Squid buffers the body in a 64 KiB pipe that keeps
+ * a byte for a terminator, so a 65536-byte preview of a larger body never
+ * fills (408 after c-icap's Timeout, seen with 100 KB pages in
+ * test_squid_e2e); and a 65535-byte preview fills the pipe to the last byte,
+ * after which Squid answers our 100 Continue by consuming the preview but
+ * never reads the rest of the origin's body (seen with debug_options 93,9:
+ * "consuming 65535 out of 65535", then silence) -- every echo of a body over
+ * 64 KiB hung. 65000 and 61440 were checked to work; 64512 leaves 1 KiB
+ * between the preview and the full pipe. */
+#define PREVIEW_BYTES 64512
 /* Room added to the echo ring beyond the preview bytes it must hold at once. */
 #define ECHO_RING_EXTRA 16384
 
-/* Per-request state, only for an annotated response whose body we echo. */
+/* Per-request state, only for a response whose body we echo: an annotated
+ * 401/407, or a page read past the preview (html set while it is scanned). */
 struct echo_state {
     ci_ring_buf_t *ring;
     bool eof;
+    struct htmlbody *html;
 };
 
 static int pc_init_service(ci_service_xdata_t *xd, struct ci_server_conf *conf);
@@ -66,6 +83,9 @@ CI_DECLARE_MOD_DATA ci_service_module_t service = {
 };
 
 static bool started; /* post_init succeeded once: later failures are reloads */
+/* Made in post_init before the fork, read-only pointer afterwards; NULL when
+ * StoreBytes is 0 (no correlation, no page scanning). */
+static struct corrstore *store;
 
 /* Runs when the Service line is read, before our directives: defaults and
  * OPTIONS capabilities only. */
@@ -104,6 +124,16 @@ static int pc_post_init_service(ci_service_xdata_t *xd, struct ci_server_conf *c
         settings_say(err);
     }
     verdict_syslog(s->syslog_facility);
+    corrstore_destroy(store); /* a reconfigure: the new children get a new store */
+    store = NULL;
+    if (s->store_bytes > 0 &&
+        (store = corrstore_create((size_t)s->store_bytes, s->correlation_window, err, sizeof err)) == NULL) {
+        settings_say(err);
+        if (!started) {
+            exit(1);
+        }
+        return CI_ERROR;
+    }
     if (s->max_connections > 0) {
         ci_service_set_max_connections(xd, s->max_connections);
     }
@@ -113,6 +143,8 @@ static int pc_post_init_service(ci_service_xdata_t *xd, struct ci_server_conf *c
 
 static void pc_close_service(void)
 {
+    corrstore_destroy(store);
+    store = NULL;
     eventlog_close();
     verdict_syslog(-1);
     settings_release();
@@ -125,10 +157,42 @@ static void *pc_init_request_data(ci_request_t *req)
     return NULL;
 }
 
+/* Name the child in c-icap's access log: `%{promptcause}Sa` gives "pid=N
+ * page" or "pid=N 401" -- which child saw a page or a 401 (the end-to-end
+ * test proves with it that the store is shared). Only for transactions we
+ * work on; c-icap allocates the attribute list on first use. */
+static void log_attribute(ci_request_t *req, const char *what)
+{
+    char v[48];
+    snprintf(v, sizeof v, "pid=%ld %s", (long)getpid(), what);
+    (void)ci_request_set_str_attribute(req, "promptcause", v);
+}
+
+/* Count what a page gave, then free its scanner. */
+static void page_close(struct htmlbody *hb)
+{
+    struct htmlbody_stats hs;
+    htmlbody_finish(hb);
+    htmlbody_get_stats(hb, &hs);
+    stats_add(STATS_HTML_BYTES, hs.html_bytes);
+    stats_add(STATS_HTML_OBJECTS, hs.objects);
+    stats_add(STATS_STORE_EVICTIONS, hs.evictions);
+    if (hs.decode_error) {
+        stats_inc(STATS_HTML_DECODE_ERRORS);
+    }
+    if (hs.store_error) {
+        stats_inc(STATS_STORE_ERRORS);
+    }
+    htmlbody_free(hb);
+}
+
 static void pc_release_request_data(void *data)
 {
     struct echo_state *st = data;
     if (st != NULL) {
+        if (st->html != NULL) {
+            page_close(st->html); /* the transaction ended early */
+        }
         if (st->ring != NULL) {
             ci_ring_buf_destroy(st->ring);
         }
@@ -136,16 +200,28 @@ static void pc_release_request_data(void *data)
     }
 }
 
-/* Set up echoing the (annotated) response back unchanged. Returns
+/* Set up echoing the response back unchanged; html (may be NULL) scans the
+ * rest of the body on the way and is owned by the echo from here on. Returns
  * CI_MOD_CONTINUE, or CI_MOD_ALLOW204 after counting an internal error. */
-static int echo_start(ci_request_t *req, const char *data, int len)
+static int echo_start(ci_request_t *req, const char *data, int len, struct htmlbody *html)
 {
     if (!ci_req_hasbody(req)) {
+        if (html != NULL) {
+            page_close(html);
+        }
         return CI_MOD_CONTINUE; /* headers only: c-icap sends them with our header */
     }
     struct echo_state *st = calloc(1, sizeof *st);
-    if (st == NULL || (st->ring = ci_ring_buf_new(len + ECHO_RING_EXTRA)) == NULL) {
-        free(st);
+    if (st == NULL) {
+        if (html != NULL) {
+            page_close(html);
+        }
+        stats_inc(STATS_INTERNAL_ERRORS);
+        return CI_MOD_ALLOW204;
+    }
+    st->html = html;
+    if ((st->ring = ci_ring_buf_new(len + ECHO_RING_EXTRA)) == NULL) {
+        pc_release_request_data(st);
         stats_inc(STATS_INTERNAL_ERRORS);
         return CI_MOD_ALLOW204;
     }
@@ -160,14 +236,41 @@ static int echo_start(ci_request_t *req, const char *data, int len)
     return CI_MOD_CONTINUE;
 }
 
+/* A 2xx response: when it is an anonymous HTML page in an encoding we can
+ * read, scan what the preview brought; answer 204 unless the page goes on
+ * past the preview and MaxHtmlBytes asks for more. */
+static int page_preview(ci_request_t *req, const char *data, int len)
+{
+    struct page_view pv;
+    struct htmlbody *hb;
+    uint64_t max = settings_get()->max_html_bytes;
+    if (!request_view_page(req, &pv) ||
+        (hb = htmlbody_new(store, pv.client, pv.url, htmlbody_encoding_of(pv.content_encoding), max)) == NULL) {
+        return CI_MOD_ALLOW204; /* not a page, an unknown encoding, a relative URL, or out of memory */
+    }
+    stats_inc(STATS_HTML_PAGES);
+    log_attribute(req, "page");
+    htmlbody_feed(hb, data, len > 0 ? (size_t)len : 0);
+    if (ci_req_hasalldata(req) || htmlbody_done(hb) || max <= PREVIEW_BYTES) {
+        page_close(hb);
+        return CI_MOD_ALLOW204;
+    }
+    stats_inc(STATS_HTML_READ_ON);
+    return echo_start(req, data, len, hb);
+}
+
 static int pc_check_preview(char *data, int len, ci_request_t *req)
 {
     stats_inc(STATS_RESPONSES);
     int status = request_view_status(req);
+    if (status >= 200 && status < 300 && store != NULL) {
+        return page_preview(req, data, len);
+    }
     if (status != 401 && status != 407) {
         return CI_MOD_ALLOW204;
     }
-    if (verdict_run(req, status, data, data != NULL && len > 0 ? (size_t)len : 0) != 0) {
+    log_attribute(req, status == 401 ? "401" : "407");
+    if (verdict_run(req, status, data, data != NULL && len > 0 ? (size_t)len : 0, store) != 0) {
         stats_inc(STATS_INTERNAL_ERRORS);
         ci_debug_printf(2, "promptcause: internal error classifying a %d, answered unchanged\n", status);
         return CI_MOD_ALLOW204;
@@ -175,7 +278,7 @@ static int pc_check_preview(char *data, int len, ci_request_t *req)
     if (!settings_get()->annotate) {
         return CI_MOD_ALLOW204;
     }
-    return echo_start(req, data, data != NULL && len > 0 ? len : 0);
+    return echo_start(req, data, data != NULL && len > 0 ? len : 0, NULL);
 }
 
 static int pc_end_of_data(ci_request_t *req)
@@ -183,11 +286,17 @@ static int pc_end_of_data(ci_request_t *req)
     struct echo_state *st = ci_service_data(req);
     if (st != NULL) {
         st->eof = true;
+        if (st->html != NULL) {
+            page_close(st->html);
+            st->html = NULL;
+        }
     }
     return CI_MOD_DONE;
 }
 
-/* Echo: what Squid sends goes into the ring, what the ring holds goes back. */
+/* Echo: what Squid sends goes into the ring, what the ring holds goes back;
+ * a page being read is scanned as its bytes enter the ring, so its objects
+ * are in the store before the browser can see them. */
 static int pc_io(char *wbuf, int *wlen, char *rbuf, int *rlen, int iseof, ci_request_t *req)
 {
     struct echo_state *st = ci_service_data(req);
@@ -197,6 +306,13 @@ static int pc_io(char *wbuf, int *wlen, char *rbuf, int *rlen, int iseof, ci_req
     }
     if (rbuf != NULL && rlen != NULL) {
         *rlen = ci_ring_buf_write(st->ring, rbuf, *rlen);
+        if (st->html != NULL && *rlen > 0) {
+            htmlbody_feed(st->html, rbuf, (size_t)*rlen);
+            if (htmlbody_done(st->html)) {
+                page_close(st->html); /* MaxHtmlBytes reached: the echo goes on alone */
+                st->html = NULL;
+            }
+        }
     }
     if (wbuf != NULL && wlen != NULL) {
         *wlen = ci_ring_buf_read(st->ring, wbuf, *wlen);

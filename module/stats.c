@@ -4,6 +4,8 @@
  * while services load, so every counter is registered up front in
  * mod_init_service; per request only ci_stat_uint64_inc runs (a lock and an
  * add inside c-icap). The ids are plain ints written once before the fork. */
+#include <limits.h>
+
 #include <c_icap/c-icap.h>
 #include <c_icap/debug.h>
 #include <c_icap/stats.h>
@@ -12,7 +14,8 @@
 
 #define STATS_GROUP "promptcause"
 
-static int counter_ids[STATS_COUNTER_COUNT] = { -1, -1, -1, -1, -1, -1 };
+/* All -1 until stats_register: an id of 0 is a real counter. */
+static int counter_ids[STATS_COUNTER_COUNT] = { [0 ... STATS_COUNTER_COUNT - 1] = -1 };
 static const char *const counter_labels[STATS_COUNTER_COUNT] = {
     [STATS_RESPONSES] = "responses seen",
     [STATS_STATUS_401] = "401 responses",
@@ -20,6 +23,14 @@ static const char *const counter_labels[STATS_COUNTER_COUNT] = {
     [STATS_HANDSHAKES_UNLOGGED] = "handshakes not logged",
     [STATS_LOG_WRITE_ERRORS] = "event log write errors",
     [STATS_INTERNAL_ERRORS] = "internal errors",
+    [STATS_HTML_PAGES] = "html pages scanned",
+    [STATS_HTML_READ_ON] = "html pages read past preview",
+    [STATS_HTML_BYTES] = "html bytes scanned",
+    [STATS_HTML_OBJECTS] = "html objects recorded",
+    [STATS_HTML_DECODE_ERRORS] = "html decode errors",
+    [STATS_STORE_EVICTIONS] = "store evictions",
+    [STATS_STORE_ERRORS] = "store errors",
+    [STATS_PARENT_FOUND] = "parents found in store",
 };
 
 /* One counter per cause that makes an event; CAUSE_NONE stays -1. */
@@ -67,6 +78,13 @@ void stats_inc(enum stats_counter counter)
 {
     if ((int)counter >= 0 && counter < STATS_COUNTER_COUNT && counter_ids[counter] >= 0) {
         ci_stat_uint64_inc(counter_ids[counter], 1);
+    }
+}
+
+void stats_add(enum stats_counter counter, unsigned long long n)
+{
+    if (n > 0 && (int)counter >= 0 && counter < STATS_COUNTER_COUNT && counter_ids[counter] >= 0) {
+        ci_stat_uint64_inc(counter_ids[counter], n > INT_MAX ? INT_MAX : (int)n); /* c-icap counts in int */
     }
 }
 

@@ -15,6 +15,14 @@ enum stats_counter {
     STATS_HANDSHAKES_UNLOGGED,
     STATS_LOG_WRITE_ERRORS,
     STATS_INTERNAL_ERRORS,
+    STATS_HTML_PAGES,          /* anonymous 2xx HTML pages scanned */
+    STATS_HTML_READ_ON,        /* of those, read past the preview (body echoed) */
+    STATS_HTML_BYTES,          /* decoded HTML bytes scanned */
+    STATS_HTML_OBJECTS,        /* embedded objects recorded in the store */
+    STATS_HTML_DECODE_ERRORS,  /* compressed bodies that stopped decoding */
+    STATS_STORE_EVICTIONS,     /* live store entries dropped for room */
+    STATS_STORE_ERRORS,        /* records or lookups lost (lock failed) */
+    STATS_PARENT_FOUND,        /* 401s whose parent page came from the store */
     STATS_COUNTER_COUNT
 };
 
@@ -26,6 +34,9 @@ int stats_register(void);
 
 /* Add one to a counter; no-op for an unregistered counter. */
 void stats_inc(enum stats_counter counter);
+
+/* Add n to a counter; no-op for an unregistered counter or n == 0. */
+void stats_add(enum stats_counter counter, unsigned long long n);
 
 /* Add one to the "events <cause>" counter. */
 void stats_inc_cause(enum event_cause cause);

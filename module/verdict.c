@@ -18,6 +18,7 @@
 #include "classify.h"
 #include "event.h"
 #include "eventlog.h"
+#include "htmlbody.h"
 #include "request_view.h"
 #include "settings.h"
 #include "stats.h"
@@ -28,6 +29,7 @@
 struct verdict_work {
     struct request_view view;
     struct event ev;
+    char parent[EVENT_URL_MAX]; /* page from the correlation store */
 };
 
 static bool syslog_on;
@@ -86,7 +88,28 @@ static int report_event(const struct event *ev)
     return 0;
 }
 
-int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len)
+/* SPEC §2 rule 5, evidence html: the page this client loaded that embeds
+ * the refused URL, from the store. Only 401s look: a 407 comes from a proxy,
+ * whatever the page. */
+static void find_html_parent(struct corrstore *store, struct verdict_work *w)
+{
+    struct classify_input *in = &w->view.in;
+    enum event_object type = OBJECT_UNKNOWN;
+    if (store == NULL || in->status != 401 || in->url == NULL) {
+        return;
+    }
+    int rc = htmlbody_lookup(store, in->client != NULL ? in->client : "", in->url, w->parent, sizeof w->parent,
+                             &type);
+    if (rc < 0) {
+        stats_inc(STATS_STORE_ERRORS);
+    } else if (rc == 1) {
+        in->html_parent = w->parent;
+        in->html_object = type;
+        stats_inc(STATS_PARENT_FOUND);
+    }
+}
+
+int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len, struct corrstore *store)
 {
     const struct settings *s = settings_get();
     int rc = 0;
@@ -97,8 +120,12 @@ int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len
         return -1;
     }
     memset(&w->ev, 0, sizeof w->ev);
-    if (request_view_build(req, status, body, body_len, &w->view) != 0 ||
-        classify(&s->classify, &w->view.in, &w->ev) != 1) {
+    if (request_view_build(req, status, body, body_len, &w->view) != 0) {
+        free(w);
+        return -1;
+    }
+    find_html_parent(store, w);
+    if (classify(&s->classify, &w->view.in, &w->ev) != 1) {
         free(w);
         return -1;
     }

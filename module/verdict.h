@@ -12,13 +12,16 @@
 #include <c_icap/c-icap.h>
 #include <c_icap/request.h>
 
+#include "corrstore.h"
+
 /* Start (openlog) or stop syslog output of events; facility -1 stops it. */
 void verdict_syslog(int facility);
 
 /* Handle a response with status 401 or 407; body/body_len are the body bytes
- * seen so far (may be NULL/0). Returns 0, or -1 on an internal error (out of
+ * seen so far (may be NULL/0); store: the correlation store, NULL when off
+ * (then no html evidence). Returns 0, or -1 on an internal error (out of
  * memory), which the caller counts and answers with an unchanged response.
  * Statistics for the status and the cause are counted here. */
-int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len);
+int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len, struct corrstore *store);
 
 #endif

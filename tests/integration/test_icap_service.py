@@ -25,7 +25,7 @@ import cicap  # noqa: E402
 import icapclient as C  # noqa: E402
 
 CLIENT_IP = "10.1.2.3"
-PREVIEW = 65535  # what the service advertises and Squid then sends (see srv_promptcause.c)
+PREVIEW = 64512  # what the service advertises and Squid then sends (see srv_promptcause.c)
 
 # ---- NTLMSSP messages (MS-NLMP 2.2.1), just enough for the proxy's view ------
 SIG = b"NTLMSSP\x00"

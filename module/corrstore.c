@@ -1,0 +1,366 @@
+/* corrstore.c -- the shared correlation store (see corrstore.h).
+ *
+ * Why our own shared memory rather than c-icap's cache API (`ci_cache_build
+ * (..., "shared", ...)` with `Module common shared_cache.so`): that cache
+ * silently falls back to a per-process one when the admin forgets the Module
+ * line -- correlation would then fail only when page and object land in
+ * different children, the hardest failure to notice -- and its fixed-size
+ * slots would hold a whole page URL per object. Our own mapping costs a
+ * mutex and this file, and needs no configuration beyond StoreBytes.
+ *
+ * Layout of the mapping (all of it is StoreBytes, nothing grows):
+ *   header (mutex, geometry, counters)
+ *   entry table: buckets of BUCKET entries {key, page position, time, type},
+ *     set-associative like a CPU cache: an insert replaces an entry with the
+ *     same key, else a dead one (empty, expired or whose page is gone), else
+ *     the bucket's oldest (an eviction). O(BUCKET) per insert and lookup.
+ *   page ring: page URLs written one after the other; a page is named by its
+ *     absolute byte position (a 64-bit counter that never wraps), so "still
+ *     there" is the test tail <= pos, with no tags to compare. Writing past
+ *     the oldest record drops it (an eviction when it was still live).
+ * A quarter of the memory goes to the ring: with ~60-byte page URLs and a
+ * dozen objects a page, entries run out at about the same time as pages.
+ *
+ * The lock is a robust process-shared mutex: a child that dies holding it
+ * (c-icap children do crash on bad ICAP framing) leaves the next locker
+ * EOWNERDEAD, which marks it consistent and goes on -- the worst left behind
+ * is one half-written entry, which at most names a wrong parent once. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corrstore.h"
+
+#define BUCKET 8
+#define REC_HDR 8u          /* page record header: len (4), time (4) */
+#define REC_SKIP 0xffffffffu /* len of a record that fills the ring's end */
+
+struct entry {
+    uint64_t key;      /* 0: empty */
+    uint64_t page_pos; /* absolute ring position of the page record */
+    uint32_t time;
+    uint32_t type;
+};
+
+struct header {
+    pthread_mutex_t lock;
+    size_t bytes;
+    uint32_t window;
+    size_t nbuckets;
+    size_t ring_size;      /* bytes, multiple of 8 */
+    uint64_t head, tail;   /* absolute positions: next write, oldest record */
+    struct corrstore_stats stats;
+};
+
+struct corrstore {
+    struct header *h;   /* start of the mapping */
+    struct entry *entries;
+    unsigned char *ring;
+};
+
+static size_t round8(size_t n)
+{
+    return (n + 7u) & ~(size_t)7u;
+}
+
+uint32_t corrstore_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_sec;
+}
+
+uint64_t corrstore_key(const char *client, size_t client_len, const char *url, size_t url_len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < client_len; i++) {
+        h = (h ^ (unsigned char)client[i]) * 1099511628211ull;
+    }
+    h = (h ^ 0u) * 1099511628211ull; /* separator: "a"+"bc" != "ab"+"c" */
+    for (size_t i = 0; i < url_len; i++) {
+        h = (h ^ (unsigned char)url[i]) * 1099511628211ull;
+    }
+    return h != 0 ? h : 1;
+}
+
+struct corrstore *corrstore_create(size_t bytes, unsigned window, char *err, size_t errlen)
+{
+    struct corrstore *cs = NULL;
+    void *mem = MAP_FAILED;
+    int fd = -1;
+    pthread_mutexattr_t attr;
+    bool attr_made = false;
+
+    if (bytes < CORRSTORE_MIN_BYTES) {
+        snprintf(err, errlen, "StoreBytes %zu is below the minimum of %u", bytes, CORRSTORE_MIN_BYTES);
+        return NULL;
+    }
+    cs = calloc(1, sizeof *cs);
+    if (cs == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto err;
+    }
+    /* A memfd rather than MAP_ANONYMOUS: the same memory, but named in
+     * /proc/PID/maps, so its size can be checked on a live server. */
+    fd = memfd_create("promptcause-corrstore", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)bytes) != 0) {
+        snprintf(err, errlen, "cannot make %zu bytes of shared memory: %s", bytes, strerror(errno));
+        goto err;
+    }
+    mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem == MAP_FAILED) {
+        snprintf(err, errlen, "cannot map %zu bytes of shared memory: %s", bytes, strerror(errno));
+        goto err;
+    }
+    close(fd);
+    fd = -1;
+
+    struct header *h = mem; /* the memfd is zero-filled */
+    size_t hdr = round8(sizeof *h);
+    h->bytes = bytes;
+    h->window = window;
+    h->ring_size = round8((bytes - hdr) / 4) - 8;
+    h->nbuckets = (bytes - hdr - h->ring_size) / (BUCKET * sizeof(struct entry));
+    cs->h = h;
+    cs->entries = (struct entry *)((unsigned char *)mem + hdr);
+    cs->ring = (unsigned char *)mem + bytes - h->ring_size;
+
+    if (pthread_mutexattr_init(&attr) != 0) {
+        snprintf(err, errlen, "cannot make the store's lock");
+        goto err;
+    }
+    attr_made = true;
+    if (pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
+        pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 || pthread_mutex_init(&h->lock, &attr) != 0) {
+        snprintf(err, errlen, "cannot make the store's process-shared lock");
+        goto err;
+    }
+    pthread_mutexattr_destroy(&attr);
+    return cs;
+err:
+    if (attr_made) {
+        pthread_mutexattr_destroy(&attr);
+    }
+    if (mem != MAP_FAILED) {
+        munmap(mem, bytes);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(cs);
+    return NULL;
+}
+
+void corrstore_destroy(struct corrstore *cs)
+{
+    if (cs != NULL) {
+        munmap(cs->h, cs->h->bytes);
+        free(cs);
+    }
+}
+
+size_t corrstore_bytes(const struct corrstore *cs)
+{
+    return cs->h->bytes;
+}
+
+size_t corrstore_capacity(const struct corrstore *cs)
+{
+    return cs->h->nbuckets * BUCKET;
+}
+
+/* Take the lock; a holder that died leaves it to us. Returns 0 or -1. */
+static int lock(struct corrstore *cs)
+{
+    int rc = pthread_mutex_lock(&cs->h->lock);
+    if (rc == EOWNERDEAD) {
+        pthread_mutex_consistent(&cs->h->lock);
+        rc = 0;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
+static void unlock(struct corrstore *cs)
+{
+    pthread_mutex_unlock(&cs->h->lock);
+}
+
+static bool fresh(const struct header *h, uint32_t time, uint32_t now)
+{
+    return (uint32_t)(now - time) <= h->window;
+}
+
+/* Position of the record after the one at pos (pos < head). */
+static uint64_t rec_next(const struct corrstore *cs, uint64_t pos)
+{
+    size_t R = cs->h->ring_size;
+    size_t off = (size_t)(pos % R);
+    uint32_t len;
+    if (R - off < REC_HDR) {
+        return pos + (R - off);
+    }
+    memcpy(&len, cs->ring + off, sizeof len);
+    if (len == REC_SKIP) {
+        return pos + (R - off);
+    }
+    return pos + round8(REC_HDR + len);
+}
+
+/* Drop records until nothing before limit is in use; count live ones. */
+static unsigned reclaim(struct corrstore *cs, uint64_t limit, uint32_t now)
+{
+    struct header *h = cs->h;
+    unsigned evicted = 0;
+    while (h->tail < limit && h->tail < h->head) {
+        size_t off = (size_t)(h->tail % h->ring_size);
+        uint32_t len, t;
+        if (h->ring_size - off >= REC_HDR) {
+            memcpy(&len, cs->ring + off, sizeof len);
+            memcpy(&t, cs->ring + off + 4, sizeof t);
+            if (len != REC_SKIP && fresh(h, t, now)) {
+                evicted++;
+            }
+        }
+        h->tail = rec_next(cs, h->tail);
+    }
+    return evicted;
+}
+
+/* Append a page record; returns its position. Caller holds the lock and has
+ * checked len <= CORRSTORE_URL_MAX (< ring_size / 2 since the ring is at
+ * least 16 KiB). */
+static uint64_t page_append(struct corrstore *cs, const char *url, uint32_t len, uint32_t now, unsigned *evicted)
+{
+    struct header *h = cs->h;
+    size_t R = h->ring_size;
+    size_t need = round8(REC_HDR + len);
+    uint64_t pos = h->head;
+    size_t off = (size_t)(pos % R);
+    if (R - off < need) {
+        pos += R - off; /* does not fit before the end: start over at 0 */
+    }
+    *evicted += reclaim(cs, pos + need > R ? pos + need - R : 0, now);
+    bool empty = h->tail == h->head; /* then the walk must start at pos */
+    if (pos != h->head && R - off >= REC_HDR) {
+        uint32_t skip = REC_SKIP;
+        memcpy(cs->ring + off, &skip, sizeof skip);
+    }
+    unsigned char *r = cs->ring + (size_t)(pos % R);
+    memcpy(r, &len, sizeof len);
+    memcpy(r + 4, &now, sizeof now);
+    memcpy(r + REC_HDR, url, len);
+    h->head = pos + need;
+    if (empty) {
+        h->tail = pos;
+    }
+    h->stats.pages++;
+    return pos;
+}
+
+static bool page_present(const struct header *h, uint64_t pos)
+{
+    return pos >= h->tail && pos < h->head;
+}
+
+static bool live(const struct header *h, const struct entry *e, uint32_t now)
+{
+    return e->key != 0 && fresh(h, e->time, now) && page_present(h, e->page_pos);
+}
+
+int corrstore_record(struct corrstore *cs, const char *url, size_t url_len, uint64_t *page_ref,
+                     const struct corrstore_obj *objs, size_t n, uint32_t now, unsigned *evicted)
+{
+    unsigned ev = 0;
+    if (url_len > CORRSTORE_URL_MAX || lock(cs) != 0) {
+        return -1;
+    }
+    struct header *h = cs->h;
+    /* page_ref holds position + 1, so 0 means "not written yet". */
+    if (*page_ref == 0 || !page_present(h, *page_ref - 1)) {
+        *page_ref = page_append(cs, url, (uint32_t)url_len, now, &ev) + 1;
+    }
+    uint64_t pos = *page_ref - 1;
+    for (size_t i = 0; i < n; i++) {
+        struct entry *b = cs->entries + (objs[i].key % h->nbuckets) * BUCKET;
+        struct entry *slot = NULL, *dead = NULL, *oldest = b;
+        for (size_t j = 0; j < BUCKET; j++) {
+            if (b[j].key == objs[i].key) {
+                slot = &b[j];
+                break;
+            }
+            if (dead == NULL && !live(h, &b[j], now)) {
+                dead = &b[j];
+            }
+            if ((uint32_t)(now - b[j].time) > (uint32_t)(now - oldest->time)) {
+                oldest = &b[j];
+            }
+        }
+        if (slot == NULL) {
+            slot = dead;
+        }
+        if (slot == NULL) {
+            slot = oldest;
+            ev++;
+        }
+        slot->key = objs[i].key;
+        slot->page_pos = pos;
+        slot->time = now;
+        slot->type = (uint32_t)objs[i].type;
+        h->stats.objects++;
+    }
+    h->stats.evictions += ev;
+    unlock(cs);
+    if (evicted != NULL) {
+        *evicted = ev;
+    }
+    return 0;
+}
+
+int corrstore_lookup(struct corrstore *cs, uint64_t key, uint32_t now, char *page, size_t cap,
+                     enum event_object *type)
+{
+    int found = 0;
+    if (lock(cs) != 0) {
+        return -1;
+    }
+    struct header *h = cs->h;
+    struct entry *b = cs->entries + (key % h->nbuckets) * BUCKET;
+    h->stats.lookups++;
+    for (size_t j = 0; j < BUCKET; j++) {
+        if (b[j].key != key || !live(h, &b[j], now)) {
+            continue;
+        }
+        const unsigned char *r = cs->ring + (size_t)(b[j].page_pos % h->ring_size);
+        uint32_t len;
+        memcpy(&len, r, sizeof len);
+        if (len > CORRSTORE_URL_MAX) {
+            break; /* cannot happen unless a dead writer left it half done */
+        }
+        size_t n = len < cap ? len : cap - 1;
+        memcpy(page, r + REC_HDR, n);
+        page[n] = '\0';
+        *type = (enum event_object)b[j].type;
+        h->stats.hits++;
+        found = 1;
+        break;
+    }
+    unlock(cs);
+    return found;
+}
+
+void corrstore_get_stats(struct corrstore *cs, struct corrstore_stats *out)
+{
+    if (lock(cs) != 0) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = cs->h->stats;
+    unlock(cs);
+}
