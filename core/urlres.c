@@ -153,6 +153,17 @@ static int is_unreserved(unsigned char c)
     return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+/* True when the output ends in a '%' that is not an escape, alone or with
+ * one hex digit: decoding a hex digit after it would create an escape that
+ * was not there, and normalising the result again would change it (found by
+ * fuzzing: "%e%44" gave "%eD", then "%ED"). */
+static int after_stray_percent(const struct wbuf *w)
+{
+    if (w->n >= 1 && w->p[w->n - 1] == '%')
+        return 1;
+    return w->n >= 2 && w->p[w->n - 2] == '%' && hexval((unsigned char)w->p[w->n - 1]) >= 0;
+}
+
 /* Copy s with percent-encoding normalised: escapes upper-cased, unreserved
  * ones decoded (RFC 3986 §6.2.2.1-2), bytes browsers escape encoded. A '%'
  * not followed by two hex digits stays as it is, as browsers leave it. */
@@ -165,7 +176,7 @@ static void put_norm(struct wbuf *w, const char *s, size_t n, enum comp comp)
             hexval((unsigned char)s[i + 2]) >= 0) {
             unsigned char d = (unsigned char)(hexval((unsigned char)s[i + 1]) * 16 +
                                               hexval((unsigned char)s[i + 2]));
-            if (is_unreserved(d)) {
+            if (is_unreserved(d) && !(hexval(d) >= 0 && after_stray_percent(w))) {
                 putc1(w, (char)d);
             } else {
                 char e[3] = {'%', hex[d >> 4], hex[d & 15]};
@@ -274,17 +285,38 @@ static void put_authority(struct wbuf *w, const char *a, size_t n, const char *s
         putc1(w, '@');
         h = at + 1;
     }
-    /* The port starts after the last ':' that is not inside an IPv6 literal. */
+    /* The port starts after the first ':' that is not inside an IPv6
+     * literal; in "host:01:" or "host::80" it is then no number and is kept
+     * as written (taking the last ':' made normalisation not idempotent:
+     * "h:01:" gave "h:01", then "h:1"; found by fuzzing). */
     size_t colon = n;
-    for (size_t i = n; i > h; i--) {
-        if (a[i - 1] == ']')
-            break;
-        if (a[i - 1] == ':') {
-            colon = i - 1;
+    size_t k0 = h;
+    if (k0 < n && a[k0] == '[')
+        while (k0 < n && a[k0] != ']')
+            k0++;
+    for (; k0 < n; k0++)
+        if (a[k0] == ':') {
+            colon = k0;
             break;
         }
-    }
+    /* Lower-case the host, escapes included: an escape of an unreserved
+     * byte is decoded and lower-cased, any other keeps its (upper-case)
+     * escape, so normalising a normalised URL changes nothing (found by
+     * fuzzing: "%9B" in a host came out as "%9b", a raw 0x9B byte as "%9B"). */
     for (size_t i = h; i < colon; i++) {
+        if (a[i] == '%' && colon - i >= 3 && hexval((unsigned char)a[i + 1]) >= 0 &&
+            hexval((unsigned char)a[i + 2]) >= 0) {
+            unsigned char d = (unsigned char)(hexval((unsigned char)a[i + 1]) * 16 +
+                                              hexval((unsigned char)a[i + 2]));
+            char c = is_unreserved(d) && !(hexval(d) >= 0 && after_stray_percent(w)) ? (char)lower(d) : '\0';
+            if (c != '\0') {
+                putc1(w, c);
+            } else {
+                put_norm(w, a + i, 3, COMP_AUTH);
+            }
+            i += 2;
+            continue;
+        }
         char c = (char)lower((unsigned char)a[i]);
         put_norm(w, &c, 1, COMP_AUTH);
     }
@@ -417,6 +449,11 @@ int urlres_resolve(const char *base, size_t base_len, const char *ref, size_t re
     }
     if (!strict && auth != NULL && path_n == 0)
         putc1(&w, '/');
+    /* A path starting "//" without an authority would read back as one
+     * (found by fuzzing: "http:" + "//" normalised to "http:///"); WHATWG
+     * serialises it with "/." in front, which dot removal takes off again. */
+    if (!strict && auth == NULL && path_n >= 2 && path[0] == '/' && path[1] == '/')
+        put(&w, "/.", 2);
     put(&w, path, path_n);
     if (query != NULL) {
         putc1(&w, '?');

@@ -197,6 +197,41 @@ static void test_is_absolute(void **state)
     assert_int_equal(urlres_scheme_len("https://x", 9), 5);
 }
 
+/* Found by fuzzing (tests/fuzz/fuzz_urlres.c, corpus/urlres/regress-*):
+ * normalising a normalised URL must change nothing, also for escapes in the
+ * host, a stray '%' before an escape, a "//" path without an authority and
+ * a host with more than one ':'. */
+static void idempotent(const char *url, const char *want)
+{
+    char a[256], b[256];
+    size_t an, bn;
+    assert_int_equal(urlres_normalise(url, strlen(url), a, sizeof a, &an), URLRES_OK);
+    if (want != NULL)
+        assert_string_equal(a, want);
+    assert_int_equal(urlres_normalise(a, an, b, sizeof b, &bn), URLRES_OK);
+    if (an != bn || memcmp(a, b, an) != 0)
+        fail_msg("normalise(\"%s\") = \"%s\", again \"%s\"", url, a, b);
+}
+
+static void test_fuzz_found_normalisation_idempotent(void **state)
+{
+    (void)state;
+    idempotent("http://caf\xc3\xa9.example/", "http://caf%C3%A9.example/");
+    idempotent("http://caf%c3%a9.EXAMPLE/", "http://caf%C3%A9.example/");
+    idempotent("http://%41%42c/", "http://abc/");
+    idempotent("http://\x9b\xff%00/c/..g", NULL);
+    idempotent("http://x/%e%441/a", "http://x/%e%441/a");
+    idempotent("http://x/%%41%42", "http://x/%%41B");
+    idempotent("http://x/%7e%41", "http://x/~A");
+    idempotent("http://EX.com:01:/", "http://ex.com:01:/");
+    idempotent("http://ETTP::/x", "http://ettp::/x");
+    idempotent("http://h:0080/", "http://h/");
+    idempotent("http://[::1]:8080/", "http://[::1]:8080/");
+    /* "//" path without an authority: WHATWG writes "/." in front */
+    check("http:c/d", "/..//.", 0, "http:/.//");
+    idempotent("http:/.//", "http:/.//");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +249,7 @@ int main(void)
         cmocka_unit_test(test_output_too_small_is_reported_not_truncated),
         cmocka_unit_test(test_inputs_need_no_nul_terminator),
         cmocka_unit_test(test_is_absolute),
+        cmocka_unit_test(test_fuzz_found_normalisation_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
