@@ -16,7 +16,8 @@ apt-get update -qq
 # Test oracle and corpus: libgumbo (reference HTML parser) and HTML-heavy
 # Debian documentation packages. Alerting tests: Prometheus Alertmanager.
 # Report tests and benchmarks: headless Chromium (renders the html report),
-# goaccess (analyze's yardstick), GNU time (peak memory).
+# goaccess (analyze's yardstick), GNU time (peak memory); wrk and nginx for
+# the Squid throughput benchmark.
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     c-icap libicapapi-dev squid \
@@ -24,11 +25,11 @@ apt-get install -y -qq --no-install-recommends \
     libcmocka-dev zlib1g-dev libbrotli-dev \
     python3 curl ca-certificates procps iproute2 \
     libgumbo-dev python3.11-doc debian-reference-en \
-    prometheus-alertmanager chromium goaccess time \
+    prometheus-alertmanager chromium goaccess time wrk nginx-light \
     >/dev/null
 # The packaged daemons are not ours to run: tests start their own instances on
 # free loopback ports. Stop any that the packages' scripts started.
-for svc in squid c-icap prometheus-alertmanager; do
+for svc in squid c-icap prometheus-alertmanager nginx; do
     if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 echo "install-deps: done"
