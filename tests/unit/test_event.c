@@ -210,6 +210,90 @@ static void test_enum_spellings_match_spec(void **state)
     assert_null(event_evidence_name(EVIDENCE_NONE));
 }
 
+/* Fill dst (cap bytes) with a random NUL-terminated string: mostly ASCII, with
+ * quotes, backslashes, controls, DEL, valid multi-byte UTF-8 and stray bytes. */
+static void random_text(char *dst, size_t cap, unsigned *seed)
+{
+    static const char *const pieces[] = {"\"", "\\", "/", "\x01", "\x1f", "\b", "\f", "\n", "\r", "\t",
+                                         "\x7f", "\xc3\xbc", "\xe2\x82\xac", "\xf0\x9f\x94\x92", "\xff",
+                                         "\xc3", "\xed\xa0\x80", "\xe2\x82", "\xc0\xaf", "\xf4\x90\x80\x80"};
+    size_t n = (size_t)(rand_r(seed) % 40), o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = rand_r(seed) % 4;
+        const char *piece;
+        char one[2] = {0, 0};
+        if (r == 0) {
+            piece = pieces[rand_r(seed) % (sizeof pieces / sizeof pieces[0])];
+        } else if (r == 1) {
+            one[0] = (char)(1 + rand_r(seed) % 255);
+            piece = one;
+        } else {
+            one[0] = (char)(' ' + rand_r(seed) % 95);
+            piece = one;
+        }
+        size_t l = strlen(piece);
+        if (o + l + 1 > cap)
+            break;
+        memcpy(dst + o, piece, l);
+        o += l;
+    }
+    dst[o] = '\0';
+}
+
+/* The line must be exactly what jansson's compact dump makes of it: parse it
+ * back and dump it again, byte for byte. Random hostile text in every field. */
+static void test_line_is_byte_identical_to_jansson_dump(void **state)
+{
+    (void)state;
+    static const char *const scheme_pool[] = {"Basic", "NTLM", "Negotiate", "X-\x01\"odd\xff", ""};
+    unsigned seed = 20261125;
+    for (int iter = 0; iter < 3000; iter++) {
+        struct event ev;
+        char zone[64], auth[64];
+        memset(&ev, 0, sizeof ev);
+        ev.ts = (double)(rand_r(&seed) % 2000000000) + (rand_r(&seed) % 1000) / 1000.0;
+        ev.status = iter % 7 == 0 ? 0 : 401 + (iter % 2) * 6;
+        ev.cause = (enum event_cause)(iter % 7);
+        ev.prompt = (enum event_prompt)(iter % 7);
+        ev.evidence = (enum event_evidence)(iter % 4);
+        ev.object = (enum event_object)(iter % 10);
+        random_text(ev.client, sizeof ev.client, &seed);
+        random_text(ev.user, sizeof ev.user, &seed);
+        random_text(ev.method, sizeof ev.method, &seed);
+        random_text(ev.url, sizeof ev.url, &seed);
+        random_text(ev.host, sizeof ev.host, &seed);
+        random_text(ev.realm, sizeof ev.realm, &seed);
+        random_text(ev.parent, sizeof ev.parent, &seed);
+        random_text(ev.handler, sizeof ev.handler, &seed);
+        random_text(ev.substatus, sizeof ev.substatus, &seed);
+        random_text(ev.hint, sizeof ev.hint, &seed);
+        random_text(zone, sizeof zone, &seed);
+        random_text(auth, sizeof auth, &seed);
+        ev.zone = iter % 3 == 0 ? NULL : zone;
+        ev.auth_sent = iter % 5 == 0 ? NULL : auth;
+        ev.scheme_count = (size_t)(iter % (CHALLENGE_MAX + 2)); /* also beyond CHALLENGE_MAX */
+        for (size_t i = 0; i < CHALLENGE_MAX; i++)
+            ev.schemes[i] = scheme_pool[(iter + i) % (sizeof scheme_pool / sizeof scheme_pool[0])];
+
+        char *line = event_format(&ev);
+        assert_non_null(line);
+        size_t len = strlen(line);
+        assert_true(len > 2 && line[len - 1] == '\n');
+        json_error_t jerr;
+        json_t *o = json_loadb(line, len - 1, 0, &jerr);
+        if (o == NULL)
+            fail_msg("iteration %d: not JSON (%s): %s", iter, jerr.text, line);
+        char *again = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        assert_non_null(again);
+        if (strlen(again) != len - 1 || memcmp(again, line, len - 1) != 0)
+            fail_msg("iteration %d differs from jansson:\nours:    %.*s\njansson: %s", iter, (int)(len - 1), line,
+                     again);
+        free(again);
+        json_decref(o);
+        free(line);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_timestamp_rounds_milliseconds_and_carries),
         cmocka_unit_test(test_several_schemes_keep_offered_order),
         cmocka_unit_test(test_enum_spellings_match_spec),
+        cmocka_unit_test(test_line_is_byte_identical_to_jansson_dump),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
