@@ -283,6 +283,18 @@ class Handler(BaseHTTPRequestHandler):
             size = int(query.get("size", ["2000"])[0])
             return self._send(401, malformed_body(size),
                               headers=[("WWW-Authenticate", 'Basic realm="unterminated')])
+        if path.startswith("/huge-challenge/"):
+            # A 401 whose one WWW-Authenticate line is ?size= bytes long (a realm of 'a's).
+            size = int(query.get("size", ["61440"])[0])
+            return self._send(401, DENIED, headers=[("WWW-Authenticate", 'Basic realm="' + "a" * size + '"')])
+        if path.startswith("/many-headers/"):
+            # ?n= filler header lines, on a Basic 401 or (?status=200) a public page.
+            n = int(query.get("n", ["1000"])[0])
+            status = int(query.get("status", ["401"])[0])
+            filler = [(f"X-Filler-{i:04d}", f"value {i}") for i in range(n)]
+            if status == 200:
+                return self._send(200, PLAIN, headers=filler)
+            return self._send(401, DENIED, headers=filler + [("WWW-Authenticate", 'Basic realm="many"')])
         if path.startswith("/parent-proxy/"):
             return self._send(407, page("407 Proxy Authentication Required", "<p>parent proxy</p>"),
                               headers=[("Proxy-Authenticate", "NTLM"),
