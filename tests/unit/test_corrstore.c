@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <brotli/encode.h>
 
 #include "corrstore.h"
 #include "htmlbody.h"
@@ -291,6 +292,43 @@ static void test_gzip_zlib_and_raw_deflate_pages(void **state)
     }
 }
 
+/* Brotli (Content-Encoding: br), the other coding browsers ask for: decoded
+ * at any chunking; a cut stream is scanned as far as it decodes. */
+static void test_brotli_page_any_chunking_and_cut(void **state)
+{
+    (void)state;
+    uint8_t br[4096];
+    size_t n = sizeof br;
+    assert_int_equal(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW, BROTLI_MODE_TEXT,
+                                           strlen(PAGE), (const uint8_t *)PAGE, &n, br),
+                     BROTLI_TRUE);
+    for (size_t chunk = 1; chunk <= n; chunk = chunk * 2 + 1) {
+        struct corrstore *cs = make(1 << 20);
+        struct htmlbody *hb = htmlbody_new(cs, "c", "http://intranet/dir/index.html", HTMLBODY_BR, 1 << 20);
+        assert_non_null(hb);
+        feed_chunks(hb, br, n, chunk);
+        htmlbody_finish(hb);
+        struct htmlbody_stats st;
+        htmlbody_get_stats(hb, &st);
+        assert_false(st.decode_error);
+        assert_int_equal(st.html_bytes, strlen(PAGE));
+        check_page_objects(cs, "c");
+        htmlbody_free(hb);
+        corrstore_destroy(cs);
+    }
+    /* Garbage is a decode error with nothing recorded, never a crash. */
+    struct corrstore *cs = make(1 << 20);
+    struct htmlbody *hb = htmlbody_new(cs, "c", "http://intranet/dir/index.html", HTMLBODY_BR, 1 << 20);
+    htmlbody_feed(hb, "\xff\xff\xff\xff not brotli", 15);
+    htmlbody_finish(hb);
+    struct htmlbody_stats st;
+    htmlbody_get_stats(hb, &st);
+    assert_true(st.decode_error);
+    assert_int_equal(st.objects, 0);
+    htmlbody_free(hb);
+    corrstore_destroy(cs);
+}
+
 /* A gzip body cut short, or with garbage in the middle, is scanned as far
  * as it decodes. */
 static void test_truncated_and_corrupt_gzip_scan_what_decodes(void **state)
@@ -376,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_store_is_shared_across_fork),
         cmocka_unit_test(test_identity_page_any_chunking),
         cmocka_unit_test(test_gzip_zlib_and_raw_deflate_pages),
+        cmocka_unit_test(test_brotli_page_any_chunking_and_cut),
         cmocka_unit_test(test_truncated_and_corrupt_gzip_scan_what_decodes),
         cmocka_unit_test(test_max_html_bytes_limits_the_scan),
         cmocka_unit_test(test_encoding_and_type_names),
