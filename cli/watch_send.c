@@ -230,7 +230,8 @@ static int spool_load(struct sender *s, char *err, size_t errlen)
     closedir(d);
     if (rc != 0)
         snprintf(err, errlen, "out of memory reading spool %s", s->spool_dir);
-    qsort(names, n, sizeof *names, cmp_names);
+    if (n > 0) /* qsort(NULL, 0, ...) is undefined (UBSan, sanitizer-check) */
+        qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; i < n && rc == 0; i++) {
         unsigned long long seq;
         char tname[32];

@@ -11,9 +11,15 @@ that started it (root in CI) and the children can write the temp dir.
 
 Set PC_CICAP_DEBUG=N to run c-icap with `-D -d N` (debug output lands in
 <tmp>/c-icap.out).
+
+Set PC_CICAP_WRAP to a command prefix (split like a shell would) to run c-icap
+under it: scripts/sanitizer-check.sh sets `env LD_PRELOAD=<libasan>
+ASAN_OPTIONS=...` (a sanitized module loaded into an unsanitized c-icap needs
+the ASan runtime first), scripts/valgrind-check.sh sets `valgrind ...`.
 """
 import json
 import os
+import shlex
 import subprocess
 
 import pcharness as H
@@ -101,6 +107,9 @@ def cicap_argv(conf):
     level = os.environ.get("PC_CICAP_DEBUG")
     if level:
         argv += ["-D", "-d", level]
+    wrap = os.environ.get("PC_CICAP_WRAP")
+    if wrap:
+        argv = shlex.split(wrap) + argv
     return argv
 
 
