@@ -32,19 +32,28 @@
 #include "stats.h"
 #include "verdict.h"
 
-/* Squid 5.7 caps the preview at 64 KiB whatever we advertise, and c-icap
- * keeps a Preview+64 byte buffer per connection. A 401 body needs a few hundred
- * bytes, but the HTML scanner (2xx pages) wants as much as Squid will send in
- * preview, where a 204 is always honoured; so we ask for nearly Squid's
- * maximum. Not all of it: Squid buffers the body in a 64 KiB pipe that keeps
- * a byte for a terminator, so a 65536-byte preview of a larger body never
- * fills (408 after c-icap's Timeout, seen with 100 KB pages in
- * test_squid_e2e); and a 65535-byte preview fills the pipe to the last byte,
- * after which Squid answers our 100 Continue by consuming the preview but
- * never reads the rest of the origin's body (seen with debug_options 93,9:
- * "consuming 65535 out of 65535", then silence) -- every echo of a body over
- * 64 KiB hung. 65000 and 61440 were checked to work; 64512 leaves 1 KiB
- * between the preview and the full pipe. */
+/* Squid 5.7 caps the preview at 64 KiB whatever we advertise (TheBackupLimit
+ * = BodyPipe::MaxCapacity = 65536). c-icap sizes its preview buffer from the
+ * Preview header Squid sends -- min(this value, body size) -- plus 64 bytes,
+ * allocated once per connection and kept (never zeroed), so a large value
+ * costs nothing for a 401 of a few hundred bytes. The HTML scanner (2xx pages)
+ * wants as much as Squid sends in preview, where a 204 is always honoured; so
+ * we ask for nearly Squid's maximum. Not all of it: Squid's virgin-body pipe
+ * holds at most 65535 bytes (its MemBuf keeps one byte for a terminator) and
+ * keeps the preview there as backup until the service answers.
+ * Measured through Squid 5.7 + c-icap 0.5.10 (bodies of 65,016 to 70,016 B,
+ * 100 KB and 1 MB, 401s and HTML pages, AnnotateResponse on and off):
+ *   65536: every body over 65535 B hangs -- the preview never fills -- and
+ *          Squid answers 500 after c-icap's Timeout (408);
+ *   65535: the pipe is full when the preview is sent; 204 in preview works,
+ *          but every transaction that goes on past it hangs the same way
+ *          (annotated 401s, pages read on): after our 100 Continue Squid
+ *          consumes the preview ("consuming 65535 out of 65535", debug 93,9)
+ *          and never sends the rest;
+ *   65534, 64512, 61440: no failure, every body byte-identical.
+ * 64512 keeps 1 KiB between the preview and a full pipe instead of betting on
+ * the last byte (Squid's own code says its HTTP side "does not use the last
+ * bytes in the buffer"); the scanner loses 1.6 % of the preview for it. */
 #define PREVIEW_BYTES 64512
 /* Room added to the echo ring beyond the preview bytes it must hold at once. */
 #define ECHO_RING_EXTRA 16384
