@@ -169,11 +169,20 @@ static void *pc_init_request_data(ci_request_t *req)
 /* Name the child in c-icap's access log: `%{promptcause}Sa` gives "pid=N
  * page" or "pid=N 401" -- which child saw a page or a 401 (the end-to-end
  * test proves with it that the store is shared). Only for transactions we
- * work on; c-icap allocates the attribute list on first use. */
+ * work on; c-icap allocates the attribute list on first use. The pid is
+ * cached: getpid(2) is a real system call (glibc keeps no cache), 2.4 % of a
+ * child's CPU per 401 in the ICAP benchmark. Only children serve requests and
+ * each starts with the cache at 0, since the main process never calls this. */
 static void log_attribute(ci_request_t *req, const char *what)
 {
+    static long self;
     char v[48];
-    snprintf(v, sizeof v, "pid=%ld %s", (long)getpid(), what);
+    long pid = __atomic_load_n(&self, __ATOMIC_RELAXED);
+    if (pid == 0) {
+        pid = (long)getpid();
+        __atomic_store_n(&self, pid, __ATOMIC_RELAXED);
+    }
+    snprintf(v, sizeof v, "pid=%ld %s", pid, what);
     (void)ci_request_set_str_attribute(req, "promptcause", v);
 }
 
