@@ -1,8 +1,8 @@
 /* event.h -- the SPEC §3 event: one JSON object per line, schema version 1.
  *
  * The classifier fills a struct event; event_format turns it into one line of
- * JSON, escaped byte for byte as jansson would (event.c says why not through
- * jansson). Unknown values are NULL and printed as null. */
+ * JSON through jansson, so escaping of hostile URLs and header text is the
+ * library's job, not ours. Unknown values are NULL and printed as null. */
 #ifndef PROMPTCAUSE_EVENT_H
 #define PROMPTCAUSE_EVENT_H
 
