@@ -17,7 +17,7 @@ apt-get update -qq
 # Debian documentation packages. Alerting tests: Prometheus Alertmanager.
 # Report tests and benchmarks: headless Chromium (renders the html report),
 # goaccess (analyze's yardstick), GNU time (peak memory); wrk and nginx for
-# the Squid throughput benchmark.
+# the Squid throughput benchmark. Fuzzing: clang with libFuzzer; valgrind.
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
     c-icap libicapapi-dev squid \
@@ -26,6 +26,7 @@ apt-get install -y -qq --no-install-recommends \
     python3 curl ca-certificates procps iproute2 \
     libgumbo-dev python3.11-doc debian-reference-en \
     prometheus-alertmanager chromium goaccess time wrk nginx-light \
+    clang libclang-rt-14-dev valgrind \
     >/dev/null
 # The packaged daemons are not ours to run: tests start their own instances on
 # free loopback ports. Stop any that the packages' scripts started.
