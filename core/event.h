@@ -81,6 +81,18 @@ struct event {
  * caller frees. Returns NULL when out of memory. */
 char *event_format(const struct event *ev);
 
+/* The same line, written into buf (cap bytes) with no allocation once the
+ * calling thread's template exists. Returns the line's length including '\n'
+ * and excluding the NUL, like snprintf: when that is >= cap, buf holds no line
+ * and a buffer of at least the returned length + 1 is needed. Returns 0 when
+ * out of memory. */
+size_t event_format_into(const struct event *ev, char *buf, size_t cap);
+
+/* Free the calling thread's formatting state (event.c keeps one per thread;
+ * a thread that exits frees its own). Optional: for valgrind-clean exits of
+ * the main thread. The next event_format call builds it again. */
+void event_format_thread_cleanup(void);
+
 /* Event spellings; NULL for the "unknown" values. */
 const char *event_cause_name(enum event_cause cause);
 const char *event_prompt_name(enum event_prompt prompt);

@@ -72,11 +72,19 @@ static int add_xheader(ci_request_t *req, const char *name, const char *value)
  * be formatted (out of memory); write failures are counted, not returned. */
 static int report_event(const struct event *ev)
 {
-    char *line = event_format(ev);
-    if (line == NULL) {
+    char stack_line[8192]; /* one event line; a longer one takes the malloc path */
+    char *heap_line = NULL;
+    const char *line = stack_line;
+    size_t n = event_format_into(ev, stack_line, sizeof stack_line);
+    if (n == 0) {
         return -1;
     }
-    size_t n = strlen(line);
+    if (n >= sizeof stack_line) {
+        line = heap_line = event_format(ev);
+        if (line == NULL) {
+            return -1;
+        }
+    }
     if (eventlog_append(line, n) != 0) {
         stats_inc(STATS_LOG_WRITE_ERRORS);
     }
@@ -84,7 +92,7 @@ static int report_event(const struct event *ev)
         int len = (int)(n > 0 && line[n - 1] == '\n' ? n - 1 : n);
         syslog(LOG_NOTICE, "%.*s", len, line);
     }
-    free(line);
+    free(heap_line);
     return 0;
 }
 
