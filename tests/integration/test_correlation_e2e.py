@@ -97,10 +97,18 @@ class Chain:
             self.origin.RequestHandlerClass = CorrHandler
             self.icap_log = self.tmp.join("icap-access.log")
             extra = f'LogFormat pcfmt "{ACCESS_FORMAT}"\nAccessLog {self.icap_log} pcfmt'
+            # Two children of three threads each, and Squid allowed exactly four
+            # ICAP connections (waiting, never bypassing, at the limit): Squid
+            # keeps its ICAP connections open and each holds a c-icap thread, so
+            # one child can take at most three of them and the fourth must be
+            # accepted by the other child. Concurrent requests therefore always
+            # reach both children, which cross_children() relies on; the two
+            # threads left over serve the test's own `info` queries.
             self.icap = cicap.start_cicap(self.tmp, self.procs, directives, extra_conf=extra,
-                                          children=2, threads=5)
+                                          children=2, threads=3)
             self.squid = S.start_squid(self.tmp, self.procs, self.icap.port,
-                                       self.origin.server_port, HOSTS)
+                                       self.origin.server_port, HOSTS, max_conn=4,
+                                       service_options="on-overload=wait")
         except BaseException:
             self.stop()
             raise
