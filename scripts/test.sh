@@ -50,7 +50,7 @@ if [ -z "${PC_QUICK:-}" ]; then
     done
 
     echo "== stage 3: unit and integration tests under ASan+UBSan"
-    san=${PC_SAN_BUILD:-$build-sanitizers}
+    san=${PC_SAN_BUILD:-${TMPDIR:-/tmp}/promptcause-sanitizers}
     find "$san" -name '*.trs' -delete 2>/dev/null || true
     san_status=0
     "$src/scripts/sanitizer-check.sh" "$san" || san_status=1
