@@ -26,7 +26,12 @@ REQUESTS = int(os.environ.get("PC_SOAK_REQUESTS", "20000"))
 def main():
     import soak
     try:
-        res, problems = soak.run_soak(REQUESTS, connections=16, sample_every=2.0)
+        # Under scripts/sanitizer-check.sh c-icap runs with ASan preloaded, whose
+        # quarantine keeps freed memory for a while by design: RSS then says
+        # nothing about our leaks (valgrind-check.sh covers those), so the
+        # bound is lifted there and only there.
+        slack = 1 << 30 if os.environ.get("PC_CICAP_WRAP") else 8192
+        res, problems = soak.run_soak(REQUESTS, connections=16, sample_every=2.0, rss_slack_kb=slack)
     except FileNotFoundError as e:
         print(f"SKIP: {e}")
         return H.SKIP
