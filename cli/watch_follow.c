@@ -205,6 +205,13 @@ long follow_poll(struct follow *f, double now, size_t max_bytes, follow_line_fn 
 {
     long total = 0;
 
+    /* Open the path first: after a restart open_cur() may find the saved file
+     * at PATH.1, and its rest must be read in this same poll, before the new
+     * file -- else a stop between two polls would save the new file's position
+     * and lose the old file's rest for good. */
+    int cur_errno = 0;
+    if (f->cur.fd < 0 && open_cur(f, now) != 0)
+        cur_errno = errno;
     if (f->old.fd >= 0) {
         long r = read_file(f, &f->old, max_bytes, fn, arg);
         if (r < 0)
@@ -213,8 +220,10 @@ long follow_poll(struct follow *f, double now, size_t max_bytes, follow_line_fn 
         if (r == 0 && now >= f->old.drain_until)
             file_close(&f->old); /* a partial last line there is lost with the file */
     }
-    if (f->cur.fd < 0 && open_cur(f, now) != 0)
-        return errno == ENOENT ? total : -1;
+    if (f->cur.fd < 0) {
+        errno = cur_errno;
+        return cur_errno == ENOENT ? total : -1;
+    }
 
     long r = read_file(f, &f->cur, max_bytes, fn, arg);
     if (r < 0)
