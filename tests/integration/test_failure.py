@@ -517,7 +517,10 @@ def large(cicap, res):
                     problems.append(f"{label}: got {st} {len(body)} B sha {sha(body)}, want {want_status} "
                                     f"{len(want_body)} B sha {sha(want_body)}")
             c.close()
-            rows = [r for r in S.read_access_log(chain.squid.access_log) if r["method"] == "GET"]
+            # Squid writes its access log through a buffer: wait for every line.
+            def gets():
+                return [r for r in S.read_access_log(chain.squid.access_log) if r["method"] == "GET"]
+            rows = H.wait_for(lambda: (lambda r: r if len(r) >= 5 else None)(gets()), timeout=10) or gets()
             evs = H.wait_for(lambda: (lambda e: e if len(e) >= 3 else None)(
                 cicap.read_events(chain.icap.event_log)), timeout=5) or cicap.read_events(chain.icap.event_log)
             by_path = {urlsplit(e["url"]).path: e for e in evs}
@@ -532,7 +535,7 @@ def large(cicap, res):
                     print(f"    event for {path}: realm {len(ev.get('realm') or '')} chars")
             marked = [r["x_prompt_cause"] for r in rows]
             print(f"    Squid X-Prompt-Cause per request: {marked}")
-            if marked[:2] != ["page-denied", "page-denied"] or marked[4] != "page-denied":
+            if len(marked) < 5 or marked[:2] != ["page-denied", "page-denied"] or marked[4] != "page-denied":
                 problems.append(f"Squid access log X-Prompt-Cause {marked}, want page-denied on the 401s")
             crashed = count_in(chain.icap.server_log, r"did not exit normally|signaled")
             if crashed:
