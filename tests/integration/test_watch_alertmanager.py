@@ -73,7 +73,9 @@ def test_once_fires_and_resolves(c, procs, tmp, port):
         c.check(a["status"]["state"] == "active", "alert state active")
     # Nothing new, still within the quiet period: stays firing, no duplicate.
     r = once(tmp, port)
-    c.check(len(wt.storm_alerts(port)) == 1, "a second --once within the quiet period keeps one alert")
+    again = wt.storm_alerts(port)
+    c.check(len(again) == 1, f"a second --once within the quiet period keeps one alert (got {len(again)}; "
+                             f"{r.stderr.strip()[-400:]})")
     time.sleep(QUIET + 0.5)
     r = once(tmp, port)
     c.check("resolved resource storm" in r.stderr, "after the quiet period --once resolves the storm")
