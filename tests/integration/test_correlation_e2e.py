@@ -205,19 +205,8 @@ def expect(ev, want, label):
 
 
 def info_stats(port):
-    """promptcause's counters from c-icap's info service, as {label: int}."""
-    import icapclient as C
-    r = C.reqmod(port, "GET http://stats/ HTTP/1.1\nHost: stats\n")
-    text = (r.body or b"").decode("latin-1")
-    part = text.split("promptcause Statistics", 1)
-    if len(part) != 2:
-        raise AssertionError(f"no promptcause section in info output: {text[-500:]!r}")
-    stats = {}
-    for line in part[1].splitlines():
-        name, sep, value = line.partition(" : ")
-        if sep and value.strip().isdigit():
-            stats[name.strip()] = int(value)
-    return stats
+    import cicap
+    return cicap.info_stats(port)
 
 
 def store_mappings(pid):

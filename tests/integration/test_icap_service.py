@@ -420,19 +420,7 @@ def unwritable_log_tests(res):
     with_cicap([("EventLog", "/nonexistent-dir/events.jsonl")], run)
 
 
-def info_stats(port):
-    """promptcause's counters from c-icap's info service, as {label: int}."""
-    r = C.reqmod(port, "GET http://stats/ HTTP/1.1\nHost: stats\n")
-    text = (r.body or b"").decode("latin-1")
-    part = text.split("promptcause Statistics", 1)
-    if len(part) != 2:
-        raise AssertionError(f"no promptcause section in info output: {text[-500:]!r}")
-    stats = {}
-    for line in part[1].splitlines():
-        name, sep, value = line.partition(" : ")
-        if sep and value.strip().isdigit():
-            stats[name.strip()] = int(value)
-    return stats
+info_stats = cicap.info_stats
 
 
 def stats_tests(res):
