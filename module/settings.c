@@ -26,6 +26,10 @@
 
 #define SERVICE_PREFIX "promptcause."
 #define DEFAULT_CORRELATION_WINDOW 300u
+/* Under load a line waits up to this long for others to share its write:
+ * no reader could tell, and a server answering 30,000 401s a second makes
+ * ~100 writes a second instead of 30,000 (docs/BENCHMARKS.md). */
+#define DEFAULT_EVENT_LOG_DELAY_MS 10u
 #define DEFAULT_STORE_BYTES (16u * 1024u * 1024u)
 #define DEFAULT_MAX_HTML_BYTES (1024u * 1024u)
 #define HANDLER_NAME_MAX 32
@@ -375,6 +379,21 @@ static int cfg_window(const char *directive, const char **argv, void *data)
     return 1;
 }
 
+static int cfg_event_log_delay(const char *directive, const char **argv, void *data)
+{
+    (void)data;
+    unsigned long v = 0;
+    const char *s = one_value(directive, argv);
+    if (s == NULL) {
+        return 0;
+    }
+    if (strcmp(s, "0") != 0 && parse_positive(s, 10000, &v) != 0) {
+        return reject(directive, argv, "expected milliseconds between 0 and 10000, got \"%s\"", s);
+    }
+    cur.event_log_delay_ms = (unsigned)v;
+    return 1;
+}
+
 static int cfg_max_connections(const char *directive, const char **argv, void *data)
 {
     (void)data;
@@ -437,6 +456,7 @@ static int cfg_usernames(const char *directive, const char **argv, void *data)
 
 struct ci_conf_entry settings_conf_table[] = {
     { "EventLog", NULL, cfg_event_log, "Path of the JSON Lines event log" },
+    { "EventLogDelay", NULL, cfg_event_log_delay, "Milliseconds an event line may wait under load to share a write" },
     { "Syslog", NULL, cfg_syslog, "off, or the syslog facility events are also sent to" },
     { "IntranetHosts", NULL, cfg_intranet, "Host patterns browsers treat as intranet (globs, /regex/, CIDR)" },
     { "HandlerExtensions", NULL, cfg_handlers, "Script-mapped extensions (replace the default list)" },
@@ -471,6 +491,7 @@ int settings_reset(const char *cfg_file)
     failed = false;
     cur.syslog_facility = -1;
     cur.correlation_window = DEFAULT_CORRELATION_WINDOW;
+    cur.event_log_delay_ms = DEFAULT_EVENT_LOG_DELAY_MS;
     cur.store_bytes = DEFAULT_STORE_BYTES;
     cur.max_html_bytes = DEFAULT_MAX_HTML_BYTES;
     cur.classify.usernames = USERNAMES_LOG;

@@ -20,6 +20,7 @@
 
 struct settings {
     char *event_log;              /* EventLog path, NULL: none */
+    unsigned event_log_delay_ms;  /* EventLogDelay: 0 writes each line at once */
     int syslog_facility;          /* LOG_LOCAL0 ...; -1: Syslog off */
     struct zone_rules *intranet;  /* IntranetHosts, never NULL after settings_reset */
     struct classify_config classify;

@@ -19,6 +19,7 @@
 
 #include <c_icap/c-icap.h>
 #include <c_icap/body.h>
+#include <c_icap/commands.h>
 #include <c_icap/debug.h>
 #include <c_icap/request.h>
 #include <c_icap/service.h>
@@ -112,6 +113,36 @@ static int pc_init_service(ci_service_xdata_t *xd, struct ci_server_conf *conf)
     return CI_OK;
 }
 
+/* A child stopping (graceful end, MaxRequestsPerChild, reconfigure): its
+ * request threads are done, write out what still waits. */
+static void flush_at_child_stop(const char *name, int type, void *data)
+{
+    (void)name;
+    (void)type;
+    (void)data;
+    eventlog_child_stop();
+}
+
+/* A child starting: its thread for lines deferred under load. */
+static void flusher_at_child_start(const char *name, int type, void *data)
+{
+    (void)name;
+    (void)type;
+    (void)data;
+    eventlog_child_start();
+}
+
+/* In the main process after a child exited: a child that crashed may have
+ * left lines in the shared buffer with no thread of its own to write them. */
+static void flush_after_child(const char *name, process_pid_t pid, int reason, void *data)
+{
+    (void)name;
+    (void)pid;
+    (void)reason;
+    (void)data;
+    (void)eventlog_flush();
+}
+
 /* Runs after the whole configuration is read, before the children fork. A
  * problem at first start stops c-icap (exit 1, message on stderr and syslog);
  * on a reload the service is marked failed instead, since exiting would stop
@@ -129,9 +160,13 @@ static int pc_post_init_service(ci_service_xdata_t *xd, struct ci_server_conf *c
         return CI_ERROR;
     }
     const struct settings *s = settings_get();
-    if (s->event_log != NULL && eventlog_open(s->event_log, err, sizeof err) != 0) {
+    if (s->event_log != NULL && eventlog_open(s->event_log, s->event_log_delay_ms, err, sizeof err) != 0) {
         settings_say(err);
     }
+    /* c-icap forgets registered commands on a reconfigure: register each time */
+    ci_command_register_action("promptcause_event_flusher", CHILD_START_CMD, NULL, flusher_at_child_start);
+    ci_command_register_action("promptcause_flush_events", CHILD_STOP_CMD, NULL, flush_at_child_stop);
+    ci_command_register_child_cleanup("promptcause_flush_dead_child", NULL, flush_after_child);
     verdict_syslog(s->syslog_facility);
     corrstore_destroy(store); /* a reconfigure: the new children get a new store */
     store = NULL;

@@ -85,8 +85,9 @@ static int report_event(const struct event *ev)
             return -1;
         }
     }
-    if (eventlog_append(line, n) != 0) {
-        stats_inc(STATS_LOG_WRITE_ERRORS);
+    int lost = eventlog_append(line, n);
+    if (lost > 0) {
+        stats_add(STATS_LOG_WRITE_ERRORS, (uint64_t)lost);
     }
     if (syslog_on) {
         int len = (int)(n > 0 && line[n - 1] == '\n' ? n - 1 : n);
