@@ -45,6 +45,10 @@ def parse_args():
                    help="extra promptcause.NAME VALUE line (repeatable)")
     p.add_argument("--event-dir", help="directory for the EventLog (default: the run's temp dir); "
                    "e.g. /dev/shm to keep the disk out of the measurement")
+    p.add_argument("--server-cpus", metavar="LIST",
+                   help="pin c-icap to these CPUs (taskset -c LIST), e.g. 0")
+    p.add_argument("--client-cpus", metavar="LIST",
+                   help="pin icapload to these CPUs (taskset -c LIST), e.g. 1")
     p.add_argument("--echo-only", action="store_true",
                    help="benchmark srv_echo alone (while the module is not built)")
     p.add_argument("--json-out", help="write every run's result and the summary here")
@@ -53,7 +57,14 @@ def parse_args():
     a = p.parse_args()
     if a.rounds < 1 or a.seconds <= 0 or a.warmup < 0 or a.conns < 1 or a.children < 1 or a.threads < 1:
         p.error("rounds, seconds, conns, children and threads must be positive")
+    # c-icap resolves a relative Service path against its ServicesDir, not our cwd
+    a.icapload, a.module, a.echo = (os.path.abspath(x) for x in (a.icapload, a.module, a.echo))
     return a
+
+
+def pinned(cpus):
+    """argv prefix running a program on the CPUs listed, or nothing."""
+    return ["taskset", "-c", cpus] if cpus else []
 
 
 def count_lines(path):
@@ -126,13 +137,14 @@ class Bench:
         cicap = pcharness.find_binary("c-icap")
         if not cicap:
             raise SystemExit("bench_icap: c-icap not found")
-        self.proc = procs.start([cicap, "-N", "-f", self.conf], log_path=tmp.join("c-icap.out"))
+        self.proc = procs.start(pinned(args.server_cpus) + [cicap, "-N", "-f", self.conf],
+                                log_path=tmp.join("c-icap.out"))
         pcharness.wait_for_port(self.port, proc=self.proc, what="c-icap")
 
     def run(self, service, seconds, label):
         """One icapload run; returns its parsed JSON and records failed checks."""
         before = count_lines(self.events)
-        argv = [self.args.icapload, "--port", str(self.port), "--service", service,
+        argv = pinned(self.args.client_cpus) + [self.args.icapload, "--port", str(self.port), "--service", service,
                 "--conns", str(self.args.conns), "--duration", str(seconds),
                 "--seq-base", str(self.seq), "--label", label]
         self.seq += 10_000_000  # distinct URLs for every run
