@@ -369,6 +369,8 @@ BAD_CONFIGS = [
     ("HandlerExtensions without dot", [("HandlerExtensions", ".asp shtml")], ["promptcause.HandlerExtensions",
                                                                                 '"shtml"']),
     ("Syslog unknown facility", [("Syslog", "local9")], ["promptcause.Syslog", "local9"]),
+    ("EventLogDelay too long", [("EventLogDelay", "60000")], ["promptcause.EventLogDelay", "60000", "0 and 10000"]),
+    ("EventLogDelay not a number", [("EventLogDelay", "10ms")], ["promptcause.EventLogDelay", '"10ms"']),
     ("UserNames hash without a key file", [("UserNames", "hash")], ["UserNamesKeyFile"]),
 ]
 
