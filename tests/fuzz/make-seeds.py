@@ -217,6 +217,8 @@ put("settings", "full", "EventLog /var/log/promptcause/events.log\nSyslog local3
 put("settings", "bad", "EventLog relative\nSyslog nope\nStoreBytes 2G0\nMaxHtmlBytes 99999999999999999999\n"
                        "CorrelationWindow 0\nUserNames hash\nHandlerExtensions shtml\nMaxConnections 100001\n")
 put("settings", "edge", "StoreBytes 1024G\nStoreBytes 1025G\nCorrelationWindow 86400\nAnnotateResponse ON\nSyslog\n")
+put("settings", "delay", "EventLogDelay 0\nEventLogDelay 10000\nEventLogDelay 10001\nEventLogDelay -1\nEventLogDelay 00\n"
+                        "EventLogDelay 10 20\nEventLogDelay\n")
 
 # classify target: status, UserNames mode, object; then fields (see fuzz_classify.c)
 def cls(st, um, obj, fields):
