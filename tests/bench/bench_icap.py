@@ -5,7 +5,7 @@ Starts ONE c-icap that loads both c-icap's srv_echo (`echo`) and our module
 (`promptcause`, EventLog in a temp dir), so both services share the same
 server, threads and children. After a warm-up it runs tests/bench/icapload
 against each service in turn (order ABBA across rounds, so drift over the run
-hurts neither side), at the same concurrency, and prints req/s and latency per
+hurts neither side), at the same concurrency, and prints req/s, latency and c-icap CPU per request per
 round plus the medians and the ratio ours/srv_echo. It also checks that no work
 was dropped: no ICAP errors, c-icap still running, and exactly one event line
 per 401 answered by promptcause. Run by `make bench`; options pass through
@@ -65,6 +65,27 @@ def parse_args():
 def pinned(cpus):
     """argv prefix running a program on the CPUs listed, or nothing."""
     return ["taskset", "-c", cpus] if cpus else []
+
+
+def cicap_cpu_seconds(root_pid):
+    """User + system CPU seconds used so far by c-icap: the process root_pid
+    and its children (from /proc; children that exited are not counted, and
+    none may exit in a run, see crashed_children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        pid, ppid = int(name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def count_lines(path):
@@ -148,11 +169,16 @@ class Bench:
                 "--conns", str(self.args.conns), "--duration", str(seconds),
                 "--seq-base", str(self.seq), "--label", label]
         self.seq += 10_000_000  # distinct URLs for every run
+        cpu0 = cicap_cpu_seconds(self.proc.pid)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+        cpu1 = cicap_cpu_seconds(self.proc.pid)
         try:
             r = json.loads(p.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise SystemExit(f"bench_icap: icapload gave no result (exit {p.returncode}):\n{p.stderr}")
+        # c-icap's own CPU per answer: steadier than req/s on a shared machine,
+        # since it does not depend on how much CPU the load client got
+        r["cicap_us_per_req"] = (cpu1 - cpu0) * 1e6 / r["ok"] if r["ok"] else float("nan")
         if r["errors"]:
             self.failures.append(f"{label}: {r['errors']} ICAP errors: {p.stderr.strip()[:500]}")
         if self.proc.poll() is not None:
@@ -210,8 +236,9 @@ def main():
             for s in services:
                 b.run(s, args.warmup, f"warmup-{s}")
         measured = {s: [] for s in services}
-        widths = (5, 11, 9, 8, 8, 8, 6, 6)
-        print(fmt_row(("round", "service", "req/s", "p50 ms", "p99 ms", "max ms", "204", "err"), widths))
+        widths = (5, 11, 9, 8, 8, 8, 6, 6, 10)
+        print(fmt_row(("round", "service", "req/s", "p50 ms", "p99 ms", "max ms", "204", "err", "c-icap µs"),
+                      widths))
         print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
         for rnd in range(1, args.rounds + 1):
             order = services if rnd % 2 else list(reversed(services))
@@ -220,7 +247,8 @@ def main():
                 measured[s].append(r)
                 share204 = f"{100 * r['icap_204'] / r['ok']:.0f}%" if r["ok"] else "-"
                 print(fmt_row((rnd, s, f"{r['rps']:.0f}", f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}",
-                               f"{r['max_ms']:.1f}", share204, r["errors"]), widths), flush=True)
+                               f"{r['max_ms']:.1f}", share204, r["errors"], f"{r['cicap_us_per_req']:.1f}"),
+                               widths), flush=True)
         crashes = b.crashed_children()
         if crashes:
             b.failures.append("c-icap children died: " + "; ".join(crashes[:3]))
@@ -234,18 +262,20 @@ def main():
 
     summary = {s: {"rps_median": statistics.median(r["rps"] for r in rs),
                    "p99_ms_median": statistics.median(r["p99_ms"] for r in rs),
-                   "p50_ms_median": statistics.median(r["p50_ms"] for r in rs)}
+                   "p50_ms_median": statistics.median(r["p50_ms"] for r in rs),
+                   "cicap_us_median": statistics.median(r["cicap_us_per_req"] for r in rs)}
                for s, rs in measured.items()}
     print()
     for s, m in summary.items():
         print(f"{s:>12}: median {m['rps_median']:.0f} req/s, p50 {m['p50_ms_median']:.3f} ms, "
-              f"p99 {m['p99_ms_median']:.3f} ms")
+              f"p99 {m['p99_ms_median']:.3f} ms, c-icap CPU {m['cicap_us_median']:.1f} µs per request")
     ratio = None
     if "promptcause" in summary and summary["echo"]["rps_median"] > 0:
         ratio = summary["promptcause"]["rps_median"] / summary["echo"]["rps_median"]
         p99_ratio = (summary["promptcause"]["p99_ms_median"] / summary["echo"]["p99_ms_median"]
                      if summary["echo"]["p99_ms_median"] else float("nan"))
-        print(f"ours/srv_echo: {ratio:.2f}x req/s, {p99_ratio:.2f}x p99 "
+        cpu_ratio = summary["promptcause"]["cicap_us_median"] / summary["echo"]["cicap_us_median"]
+        print(f"ours/srv_echo: {ratio:.2f}x req/s, {p99_ratio:.2f}x p99, {cpu_ratio:.2f}x c-icap CPU per request "
               f"(goal >= {GOAL_RATIO}x req/s: {'met' if ratio >= GOAL_RATIO else 'NOT met'})")
     total_events = sum(r.get("events", 0) for r in b.results)
     if "promptcause" in summary:
