@@ -14,6 +14,7 @@ JSON webhook receiver of our own:
 - bad usage and bad rules exit 2 with a message naming file and line.
 Exit 0 pass, 1 fail.
 """
+import json
 import os
 import re
 import shutil
@@ -41,19 +42,20 @@ def report(text):
 
 
 def start(procs, tmp, log, *extra):
-    """Start watch and wait until it is up (it writes its state file at start)."""
+    """Start watch and wait until it is up (it writes its state file at start,
+    after installing its signal handlers); raises if it does not come up."""
     state = tmp.join("state")
-    before = os.stat(state).st_mtime_ns if os.path.exists(state) else None
+    before = wt.file_id(state)
     p = procs.start([wt.CLI, "watch", "--events", tmp.join("events.log"), "--rules", tmp.join("rules"),
                      "--state", state, *extra], log_path=log)
-    pcharness.wait_for(lambda: os.path.exists(state) and os.stat(state).st_mtime_ns != before, timeout=10)
+    wt.wait_started(state, before, p, log)
     return p
 
 
 def stop(c, p, what):
     os.kill(p.pid, signal.SIGTERM)
     try:
-        rc = p.wait(timeout=5)
+        rc = p.wait(timeout=10 * wt.slowdown())
     except Exception:
         rc = None
     c.check(rc == 0, f"{what}: SIGTERM exits 0 (got {rc})")
@@ -63,12 +65,12 @@ def consumed(tmp, path):
     """Whether the state file's offset reached the end of path."""
     def f():
         try:
-            import json
-            st = json.load(open(tmp.join("state")))
+            with open(tmp.join("state")) as sf:
+                st = json.load(sf)
             return st["ino"] == os.stat(path).st_ino and st["offset"] == os.path.getsize(path)
         except (OSError, ValueError, KeyError):
             return False
-    return pcharness.wait_for(f, timeout=10)
+    return pcharness.wait_for(f, timeout=30)
 
 
 def quiet_events(n, tag):
@@ -86,8 +88,9 @@ def test_webhook_payloads(c, procs, tmp):
         p = start(procs, tmp, tmp.join("w.log"), "--webhook", f"http://127.0.0.1:{hook.port}/hook")
         url = "http://intranet/hr/photo.jpg"
         for i in range(3):
-            wt.append(ev, wt.event(f"10.1.0.{i}", url, parent="http://intranet/hr/"))
-        got = pcharness.wait_for(lambda: hook.alerts("firing"), timeout=10)
+            last_ts = time.time()
+            wt.append(ev, wt.event(f"10.1.0.{i}", url, parent="http://intranet/hr/", ts=last_ts))
+        got = pcharness.wait_for(lambda: hook.alerts("firing"), timeout=30)
         c.check(bool(got), "webhook receives a firing alert")
         if got:
             r = hook.received[0]
@@ -101,8 +104,12 @@ def test_webhook_payloads(c, procs, tmp):
             c.check("summary" in a["annotations"] and "description" in a["annotations"], "summary and description")
             c.check("http://intranet/hr/" in a["annotations"]["description"], "description names the parent page")
             c.check(a.get("startsAt", "").endswith("Z"), "startsAt in UTC")
-        res = pcharness.wait_for(lambda: hook.alerts("resolved"), timeout=10)
-        c.check(bool(res), "webhook receives the resolved alert after the quiet period")
+        res = pcharness.wait_for(lambda: hook.alerts("resolved"), timeout=30)
+        c.check(bool(res), "webhook receives the resolved alert")
+        t_res = next((r["t"] for r in hook.received if r["doc"].get("status") == "resolved"), None)
+        c.check(t_res is not None and t_res >= last_ts + 2,
+                f"the storm resolves no sooner than the quiet period (2 s) after its last event "
+                f"(after {t_res - last_ts if t_res else 0:.2f} s)")
         c.check(len(hook.alerts("firing")) == 1, "exactly one firing document (no re-sends to the webhook)")
         stop(c, p, "webhook")
     finally:
@@ -189,20 +196,29 @@ def test_sighup_and_bad_config(c, procs, tmp):
         open(ev, "w").close()
         log = tmp.join("w.log")
         p = start(procs, tmp, log, "--webhook", f"http://127.0.0.1:{hook.port}/")
-        time.sleep(0.5)
+        # Under the old rules (50 clients) two clients make no storm: the
+        # control for the reloaded threshold below. Waiting for watch to
+        # read them (the state file's offset) makes it a real control.
+        url = "http://intranet/x.gif"
+        for i in range(2):
+            wt.append(ev, wt.event(f"10.3.0.{i}", url))
+        c.check(bool(consumed(tmp, ev)), "two clients read under the old rules")
         # A bad rules file on SIGHUP keeps the old rules and the process.
+        # Each SIGHUP waits for the line that says it was handled: signals
+        # sent before watch's loop took the first would merge into one.
         tmp.write("rules", "resource_clients many\n")
         os.kill(p.pid, signal.SIGHUP)
-        time.sleep(0.6)
-        c.check(p.poll() is None and "keeping the old rules" in pcharness.tail(log),
-                "SIGHUP with a bad rules file keeps running on the old rules")
+        kept = wt.wait_log(log, "keeping the old rules")
+        c.check(kept and p.poll() is None, "SIGHUP with a bad rules file keeps running on the old rules")
+        c.check(hook.alerts() == [], "no alert from two clients under the old threshold of 50")
         wt.rules(tmp, resource_clients=2)
         os.kill(p.pid, signal.SIGHUP)
-        c.check(pcharness.wait_for(lambda: "reloaded rules" in pcharness.tail(log), timeout=5) is not None
-                and "reloaded rules" in pcharness.tail(log), "SIGHUP re-reads the rules")
+        c.check(wt.wait_log(log, "reloaded rules"), f"SIGHUP re-reads the rules ({pcharness.tail(log, 5).strip()})")
+        # The reload starts the windows afresh (only active storms carry
+        # over): two new clients make a storm under the threshold of 2.
         for i in range(2):
-            wt.append(ev, wt.event(f"10.3.0.{i}", "http://intranet/x.gif"))
-        c.check(bool(pcharness.wait_for(lambda: hook.alerts("firing"), timeout=5)),
+            wt.append(ev, wt.event(f"10.3.1.{i}", url))
+        c.check(bool(pcharness.wait_for(lambda: hook.alerts("firing"), timeout=30)),
                 "the reloaded threshold (2 clients) applies")
         stop(c, p, "sighup")
     finally:

@@ -42,12 +42,71 @@ def append(path, text):
         os.close(fd)
 
 
+def slowdown():
+    """How many times slower than a plain build this run's daemons and CLI
+    are: 3 under ASan+UBSan (scripts/sanitizer-check.sh exports ASAN_OPTIONS
+    and the PC_CICAP_WRAP that preloads libasan), else 1. PC_TIME_FACTOR
+    overrides. Tests scale the windows they deliberately time by it (quiet
+    periods, a latency bound), never what they assert happens."""
+    f = os.environ.get("PC_TIME_FACTOR")
+    if f:
+        return float(f)
+    sanitized = "ASAN_OPTIONS" in os.environ or "libasan" in os.environ.get("PC_CICAP_WRAP", "")
+    return 3.0 if sanitized else 1.0
+
+
 def rules(tmp, **kw):
-    """A rules file for fast tests: small thresholds, seconds not minutes."""
+    """A rules file for fast tests: small thresholds, seconds not minutes.
+
+    The tables are small (1024 keys a rule): the detector reserves
+    capacity x threshold ring entries at start, and with the default 262144
+    client slots the client rule's 1000 (left high so it stays quiet) would
+    reserve 2 GB. The plain build never touches those pages, but ASan
+    poisons and unpoisons their shadow on every allocation and free: a
+    `--once` took 3.3 s on an idle machine (0.1 s with these tables), a
+    SIGHUP as long, and the watch tests missed their windows under
+    sanitizer-check.sh. The tests use far fewer keys than 1024."""
     r = {"resource_clients": 3, "resource_window": 30, "client_prompts": 1000,
-         "client_window": 30, "overall_prompts": 0, "quiet": 3, "resend": 1, "timeout": 2}
+         "client_window": 30, "overall_prompts": 0, "quiet": 3, "resend": 1, "timeout": 2,
+         "max_clients": 1024, "max_resources": 1024}
     r.update(kw)
     return tmp.write("rules", "# test rules\n" + "".join(f"{k} {v}\n" for k, v in r.items()))
+
+
+def wait_started(state, before, proc, log, timeout=30):
+    """Wait until a just-started `watch` wrote its state file (it does so
+    once before its loop, after installing its signal handlers): watch
+    replaces the file by rename, so its identity (file_id) then differs from
+    before (None: there was no file).
+    Raises RuntimeError with the log's tail if watch exits or stays silent."""
+    def written():
+        if proc.poll() is not None:
+            raise RuntimeError(f"watch exited ({proc.returncode}) at start:\n{pcharness.tail(log)}")
+        now = file_id(state)
+        return now is not None and now != before
+    if not pcharness.wait_for(written, timeout=timeout):
+        raise RuntimeError(f"watch wrote no state file within {timeout} s:\n{pcharness.tail(log)}")
+
+
+def file_id(path):
+    """(inode, mtime) of a file, None when absent (the `before` of wait_started)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def wait_log(path, text, timeout=30, count=1):
+    """Wait until text occurs at least count times in the log at path;
+    returns whether it did."""
+    def seen():
+        try:
+            with open(path, errors="replace") as f:
+                return f.read().count(text) >= count
+        except OSError:
+            return False
+    return bool(pcharness.wait_for(seen, timeout=timeout))
 
 
 def run_watch(args, timeout=60):
