@@ -249,7 +249,7 @@ static void *flusher_main(void *arg)
         /* only a stop wakes us early: arming signals while we are disarmed */
         while (!fl_stop && pthread_cond_timedwait(&fl_cond, &fl_lock, &until) != ETIMEDOUT) {
         }
-        fl_armed = false;
+        __atomic_store_n(&fl_armed, false, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&fl_lock);
         int lost = linering_flush(ring, ring_sink, NULL);
         if (lost > 0) {
@@ -268,7 +268,7 @@ static void flusher_arm(void)
     }
     pthread_mutex_lock(&fl_lock);
     if (!fl_armed) {
-        fl_armed = true;
+        __atomic_store_n(&fl_armed, true, __ATOMIC_RELAXED);
         pthread_cond_signal(&fl_cond);
     }
     pthread_mutex_unlock(&fl_lock);

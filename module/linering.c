@@ -177,8 +177,9 @@ static bool count_busy(struct ring_header *h, uint64_t now)
 }
 
 /* Copy the line in when it fits; *busy tells whether lines come fast (see
- * count_busy). Returns 1 copied, 0 no room, -1 broken lock. */
-static int copy_in(struct linering *r, const char *line, size_t n, bool *busy)
+ * count_busy), *pending how many bytes wait now. Returns 1 copied, 0 no
+ * room, -1 broken lock. */
+static int copy_in(struct linering *r, const char *line, size_t n, bool *busy, size_t *pending)
 {
     struct ring_header *h = r->h;
     uint64_t now = h->defer_ms > 0 ? now_ms() : 0;
@@ -197,6 +198,7 @@ static int copy_in(struct linering *r, const char *line, size_t n, bool *busy)
     memcpy(r->data + off, line, first);
     memcpy(r->data, line + first, n - first);
     h->tail += n; /* the commit: a copier that died before this left nothing */
+    *pending = (size_t)(h->tail - h->head);
     pthread_mutex_unlock(&h->lock);
     return 1;
 }
@@ -301,7 +303,8 @@ int linering_put(struct linering *r, const char *line, size_t n, linering_sink s
         return -1;
     }
     bool busy = false;
-    int rc = copy_in(r, line, n, &busy);
+    size_t pending = 0;
+    int rc = copy_in(r, line, n, &busy, &pending);
     if (rc == 0) {
         /* Full: the writer is behind (a slow disk). Wait for it, once. */
         int f = linering_drain(r, sink, arg);
@@ -309,12 +312,12 @@ int linering_put(struct linering *r, const char *line, size_t n, linering_sink s
             return -1;
         }
         failed += f;
-        rc = copy_in(r, line, n, &busy);
+        rc = copy_in(r, line, n, &busy, &pending);
     }
     if (rc != 1) {
         return -1;
     }
-    if (deferred != NULL && busy && linering_pending(r) < r->h->size / 4) {
+    if (deferred != NULL && busy && pending < r->h->size / 4) {
         *deferred = true; /* the flusher writes it within defer_ms, with those behind it */
         return failed;
     }
