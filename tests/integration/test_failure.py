@@ -355,7 +355,7 @@ def killed_mid_load(cicap, res):
                   f"sockets were gone {gone - kt:.3f} s later")
             print(f"    {answers + a2} answers; {len(in_flight)} requests running at the kill or begun before "
                   f"0.5 s after c-icap was gone, {len(failed)} of them failed ({len(at_kill)} running at the "
-                  f"kill): " + (", ".join(f"{r[2][len(I):]} {r[0] - kt:+.3f}..{r[1] - kt:+.3f} s "
+                  f"kill): " + (", ".join(f"client {r[4]} {r[2][len(I):]} {r[0] - kt:+.3f}..{r[1] - kt:+.3f} s "
                                           f"({r[3][0].split(': ', 1)[1][:30]})" for r in failed) or "none"))
             print(f"    Squid access log: {len(before)} 401/407s before the kill, all with X-Prompt-Cause "
                   f"(e.g. {before[0]['code_status'] if before else '-'} {before[0]['x_prompt_cause'] if before else '-'}); "
