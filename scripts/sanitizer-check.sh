@@ -20,7 +20,8 @@
 # runs all but the ones it names (by hand only: scripts/test.sh runs them all).
 # Integration tests that time a window on purpose widen it when ASAN_OPTIONS
 # or PC_CICAP_WRAP shows this build (PC_TIME_FACTOR overrides the factor).
-# Exit status: 0 all passed and no reports, 1 otherwise.
+# Exit status: 0 all passed and no reports, 1 otherwise, 2 when BUILD_DIR is
+# inside the source tree or was configured from another one.
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,16 @@ esac
 mkdir -p "$BUILD"
 BUILD=$(cd "$BUILD" && pwd)
 cd "$BUILD"
+# A build dir configured from another copy of the tree would build and test
+# that copy's files: refuse rather than report on the wrong sources.
+if [ -f Makefile ]; then
+    configured=$(sed -n 's/^abs_top_srcdir = //p' Makefile)
+    if [ "$configured" != "$SRC" ]; then
+        echo "sanitizer-check: $BUILD was configured for $configured, not $SRC;" \
+            "remove it or name another build dir" >&2
+        exit 2
+    fi
+fi
 if [ ! -f Makefile ] || ! grep -q -- '-fsanitize=address' Makefile; then
     "$SRC/configure" -q --enable-sanitizers CC="$CC"
 fi
