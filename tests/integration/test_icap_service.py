@@ -483,7 +483,12 @@ def concurrency_tests(res):
             p = []
             if statuses.count(204) != n:
                 p.append(f"answers {sorted(set(statuses))}, want all 204")
+            # A burst this fast is "busy": lines may wait up to EventLogDelay
+            # (10 ms) to share a write (module/linering.c). Wait for them, then
+            # a moment more so a surplus line would show too.
             try:
+                H.wait_for(lambda: len(cicap.read_events(srv.event_log)) >= n, timeout=5.0)
+                time.sleep(0.2)
                 events = cicap.read_events(srv.event_log)
             except ValueError as e:
                 return p + [f"interleaved or torn line: {e}"]
