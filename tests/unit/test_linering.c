@@ -85,6 +85,17 @@ static char *sink_text(struct sink *s, size_t *len)
     return buf;
 }
 
+/* The file holds exactly want; then free the ring and the file. */
+static void expect_output_and_close(struct linering *r, struct sink *s, const char *want)
+{
+    size_t len;
+    char *got = sink_text(s, &len);
+    assert_string_equal(got, want);
+    free(got);
+    linering_destroy(r);
+    fclose(s->f);
+}
+
 static struct linering *make(size_t bytes, unsigned defer_ms)
 {
     char err[200];
@@ -108,7 +119,10 @@ static void test_lines_leave_whole_and_in_order(void **state)
     char want[200000] = "", line[128];
     size_t wl = 0;
     for (int i = 0; i < 2000; i++) {
-        int n = snprintf(line, sizeof line, "{\"n\":%d,\"pad\":\"%.*s\"}\n", i, i % 70, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+        char pad[71];
+        memset(pad, 'p', sizeof pad - 1);
+        pad[i % 70] = '\0'; /* lines of 11 to 80 bytes, so some wrap past the end */
+        int n = snprintf(line, sizeof line, "{\"n\":%d,\"pad\":\"%s\"}\n", i, pad);
         assert_int_equal(put(r, &s, line, NULL), 0);
         memcpy(want + wl, line, (size_t)n);
         wl += (size_t)n;
@@ -193,12 +207,7 @@ static void test_lines_wait_only_when_they_come_fast(void **state)
     assert_int_equal(linering_flush(r, file_sink, &s), 0);
     assert_int_equal(s.calls, (int)LINERING_BUSY_LINES + 2);
     strcat(want, "two\nthree\nfour\nfive\n");
-    size_t len;
-    char *got = sink_text(&s, &len);
-    assert_string_equal(got, want);
-    free(got);
-    linering_destroy(r);
-    fclose(s.f);
+    expect_output_and_close(r, &s, want);
 }
 
 static void test_quiet_ring_writes_every_line_at_once(void **state)
@@ -267,12 +276,7 @@ static void test_failed_writes_are_counted_and_dropped(void **state)
     s.fail = 0;
     assert_int_equal(put(r, &s, "d\n", NULL), 0);
     strcat(want, "d\n");
-    size_t len;
-    char *got = sink_text(&s, &len);
-    assert_string_equal(got, want);
-    free(got);
-    linering_destroy(r);
-    fclose(s.f);
+    expect_output_and_close(r, &s, want);
 }
 
 /* A child queues lines and dies without writing them (it was killed): the
