@@ -331,9 +331,13 @@ int eventlog_append(const char *p, size_t n)
     return write_pieces(&iov, 1) == 0 ? 0 : 1;
 }
 
+/* Never waits: if another thread or process is writing, it writes these lines
+ * too before it lets go (group commit). So the main process cannot stall its
+ * loop behind a child's slow write, and a stopped child cannot stall it at all;
+ * a writer that died leaves the lock to us (robust). */
 int eventlog_flush(void)
 {
-    return ring != NULL ? linering_drain(ring, ring_sink, NULL) : 0;
+    return ring != NULL ? linering_flush(ring, ring_sink, NULL) : 0;
 }
 
 /* Called when c-icap shuts the service down, when no request is in flight. */

@@ -37,10 +37,11 @@ void eventlog_child_start(void);
 /* In a c-icap child that stops: stop that thread and write what waits. */
 void eventlog_child_stop(void);
 
-/* Write out every line still waiting, whoever queued it: when a child stops
- * and, in the main process, after a child died (its lines are in shared
- * memory). Returns the number of lines that could not be written, 0 when all
- * went well, -1 when the buffer's lock is broken. */
+/* Write out every line still waiting, whoever queued it -- or leave them to
+ * the thread or process writing right now, which takes them along: when a
+ * child stops and, in the main process, after a child died (its lines are in
+ * shared memory). Never waits for another writer. Returns the number of lines
+ * that could not be written, 0 when all went well. */
 int eventlog_flush(void);
 
 /* Close the log (service shutdown or reconfigure). */
