@@ -71,21 +71,15 @@ def cicap_cpu_seconds(root_pid):
     """User + system CPU seconds used so far by c-icap: the process root_pid
     and its children (from /proc; children that exited are not counted, and
     none may exit in a run, see crashed_children)."""
-    tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in [root_pid] + pcharness.children_of(root_pid):
         try:
-            with open(f"/proc/{name}/stat") as f:
-                st = f.read()
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        fields = st[st.rindex(")") + 2:].split()
-        pid, ppid = int(name), int(fields[1])
-        if pid == root_pid or ppid == root_pid:
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def count_lines(path):

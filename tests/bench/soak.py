@@ -210,20 +210,6 @@ def build_client(tmp):
     return out
 
 
-def children_of(pid):
-    kids = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    kids.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-    return sorted(kids)
-
-
 def rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -294,7 +280,7 @@ def run_soak(requests, connections=16, rss_slack_kb=8192, sample_every=5.0, keep
         sq = S.start_squid(tmp, procs, icap.port, oport, HOSTS, max_conn=20,
                            service_options="on-overload=wait")
         script_path = tmp.write("soak.script", script(files))
-        kids0 = children_of(icap.proc.pid)
+        kids0 = H.children_of(icap.proc.pid)
         res["children"] = kids0
 
         samples = []  # (seconds, {pid: rss kB}, squid rss)
@@ -359,7 +345,7 @@ def run_soak(requests, connections=16, rss_slack_kb=8192, sample_every=5.0, keep
         # Crashes and RSS.
         with open(icap.server_log, errors="replace") as f:
             crashes = [l.strip() for l in f if re.search(r"did not exit normally|signaled", l)]
-        kids1 = children_of(icap.proc.pid)
+        kids1 = H.children_of(icap.proc.pid)
         res["children_end"] = kids1
         if crashes or kids1 != kids0:
             problems.append(f"c-icap children changed {kids0} -> {kids1}; server log: {crashes[:3]}")

@@ -127,6 +127,21 @@ class Processes:
         self.procs = []
 
 
+def children_of(pid):
+    """PIDs of pid's child processes (e.g. c-icap's children), from /proc, sorted."""
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    kids.append(int(d))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(kids)
+
+
 def tail(path, n=40):
     """Last n lines of a log file, for failure messages."""
     try:

@@ -164,18 +164,7 @@ class Chain:
 
     def children(self):
         """PIDs of c-icap's child processes."""
-        main = self.icap.proc.pid
-        kids = []
-        for d in os.listdir("/proc"):
-            if d.isdigit():
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    if int(fields[1]) == main:
-                        kids.append(int(d))
-                except (OSError, IndexError, ValueError):
-                    pass
-        return kids
+        return H.children_of(self.icap.proc.pid)
 
 
 class Results:

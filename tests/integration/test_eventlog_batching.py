@@ -21,13 +21,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcharness as H  # noqa: E402
+import icapclient as C  # noqa: E402
 
 CONNS = 8
 
 
 def request(port, url):
     """One 401 RESPMOD; returns True when answered with an X-Prompt-Cause."""
-    import icapclient as C
     req = f"GET {url} HTTP/1.1\nHost: intranet\nUser-Agent: Mozilla/5.0\nSec-Fetch-Dest: document\n"
     res = "HTTP/1.1 401 Unauthorized\nWWW-Authenticate: Basic realm=\"r\"\nContent-Length: 0\n"
     try:
@@ -79,11 +79,6 @@ def check_all_logged(path, answered, what, failures, exact):
     return len(want)
 
 
-def children_of(pid):
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def main():
     if H.find_binary("c-icap") is None:
         print("SKIP: c-icap not installed")
@@ -120,8 +115,8 @@ def main():
         try:
             icap = cicap.start_cicap(tmp, procs, [("EventLogDelay", "8000")],
                                      children=2, threads=10)
-            kids = H.wait_for(lambda: children_of(icap.proc.pid) if len(children_of(icap.proc.pid)) >= 2
-                              else None, timeout=10.0)
+            kids = H.wait_for(lambda: (lambda k: k if len(k) >= 2 else None)(H.children_of(icap.proc.pid)),
+                              timeout=10.0)
             threads, answered = load(icap.port, what, per_conn=8)
             for t in threads:
                 t.join()
