@@ -6,8 +6,9 @@
  * children (linering.c): a thread writes its own line at once when no one else
  * is writing, and otherwise leaves it to the thread that is, which writes
  * everything waiting with one writev(2) -- so a busy server makes one call for
- * many lines instead of queueing every thread on the file's inode lock. Why stat at most once a second: logrotate renames the
- * file and expects writers to follow the path; checking the inode on every
+ * many lines instead of queueing every thread on the file's inode lock.
+ * Why stat at most once a second: logrotate renames the file and expects
+ * writers to follow the path; checking the inode on every
  * event would cost a syscall per 401 for nothing. The mutex orders the threads
  * of one child around the rotation check only; the write itself runs outside
  * it, so threads never queue behind each other's disk I/O (the benchmark saw 3-5
@@ -38,7 +39,6 @@
  * of it (the point where a request thread writes instead of the flusher) is
  * ~16 ms of lines at 30,000 401s a second, more than EventLogDelay's 10 ms. */
 #define RING_BYTES (1024u * 1024u)
-
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *log_path;      /* NULL: no EventLog */
