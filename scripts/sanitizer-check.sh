@@ -2,7 +2,11 @@
 # sanitizer-check.sh -- the whole test suite (unit and integration) on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build.
 #
-#   scripts/sanitizer-check.sh [BUILD_DIR]     (default: /tmp/promptcause-sanitizers)
+#   scripts/sanitizer-check.sh [BUILD_DIR]
+#   scripts/sanitizer-check.sh --default-dir   (prints the default BUILD_DIR)
+#
+# The default BUILD_DIR is ${TMPDIR:-/tmp}/promptcause-sanitizers-N, one per
+# source tree (scripts/builddir.sh says why).
 #
 # Configures an out-of-tree `--enable-sanitizers` build with gcc (CC may
 # override), builds it and runs `make check` there. The unit tests and the CLI
@@ -20,31 +24,20 @@
 # runs all but the ones it names (by hand only: scripts/test.sh runs them all).
 # Integration tests that time a window on purpose widen it when ASAN_OPTIONS
 # or PC_CICAP_WRAP shows this build (PC_TIME_FACTOR overrides the factor).
-# Exit status: 0 all passed and no reports, 1 otherwise, 2 when BUILD_DIR is
-# inside the source tree or was configured from another one.
+# Exit status: 0 all passed and no reports, 1 otherwise, 2 when a BUILD_DIR
+# named on the command line is inside the source tree or was configured from
+# another one (the default one is then rebuilt from scratch instead).
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-${TMPDIR:-/tmp}/promptcause-sanitizers}
+. "$SRC/scripts/builddir.sh"
+if [ "${1:-}" = "--default-dir" ]; then
+    pc_default_build_dir sanitizers
+    exit 0
+fi
 CC=${CC:-gcc}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-
-case "$BUILD" in
-"$SRC"|"$SRC"/*) echo "sanitizer-check: build dir must be outside the source tree" >&2; exit 2 ;;
-esac
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-cd "$BUILD"
-# A build dir configured from another copy of the tree would build and test
-# that copy's files: refuse rather than report on the wrong sources.
-if [ -f Makefile ]; then
-    configured=$(sed -n 's/^abs_top_srcdir = //p' Makefile)
-    if [ "$configured" != "$SRC" ]; then
-        echo "sanitizer-check: $BUILD was configured for $configured, not $SRC;" \
-            "remove it or name another build dir" >&2
-        exit 2
-    fi
-fi
+pc_build_dir sanitizers "${1:-}"
 if [ ! -f Makefile ] || ! grep -q -- '-fsanitize=address' Makefile; then
     "$SRC/configure" -q --enable-sanitizers CC="$CC"
 fi

@@ -50,7 +50,7 @@ if [ -z "${PC_QUICK:-}" ]; then
     done
 
     echo "== stage 3: unit and integration tests under ASan+UBSan"
-    san=${PC_SAN_BUILD:-${TMPDIR:-/tmp}/promptcause-sanitizers}
+    san=${PC_SAN_BUILD:-$("$src/scripts/sanitizer-check.sh" --default-dir)}
     find "$san" -name '*.trs' -delete 2>/dev/null || true
     # Every test runs here too. Tests that time a window on purpose (watch's
     # quiet period) scale it when they see a sanitizer build; SAN_EXCLUDE

@@ -3,7 +3,10 @@
 # integration runs: zero errors and zero definite leaks, in every c-icap
 # process (the main process and each forked child get their own log).
 #
-#   scripts/valgrind-check.sh [BUILD_DIR]     (default: /tmp/promptcause-valgrind)
+#   scripts/valgrind-check.sh [BUILD_DIR]
+#
+# The default BUILD_DIR is ${TMPDIR:-/tmp}/promptcause-valgrind-N, one per
+# source tree (scripts/builddir.sh says why).
 #
 # Configures an ordinary out-of-tree build (no sanitizers: valgrind and ASan
 # do not mix), then runs the integration tests named in VALGRIND_TESTS
@@ -14,21 +17,17 @@
 #            --suppressions=tests/valgrind.supp --log-file=BUILD_DIR/valgrind-logs/vg.%p ...
 # c-icap's own leaks and its own uninitialised reads are suppressed in
 # tests/valgrind.supp (each entry says why); nothing of the module is.
-# Exit status: 0 when the tests pass and every log says "0 errors", else 1.
+# Exit status: 0 when the tests pass and every log says "0 errors", else 1;
+# 2 for a build dir it refuses (scripts/builddir.sh).
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-${TMPDIR:-/tmp}/promptcause-valgrind}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 VALGRIND_TESTS=${VALGRIND_TESTS:-tests/integration/test_icap_service.py tests/integration/test_correlation_e2e.py}
 
 command -v valgrind >/dev/null || { echo "valgrind-check: valgrind not installed" >&2; exit 1; }
-case "$BUILD" in
-"$SRC"|"$SRC"/*) echo "valgrind-check: build dir must be outside the source tree" >&2; exit 2 ;;
-esac
-mkdir -p "$BUILD"
-BUILD=$(cd "$BUILD" && pwd)
-cd "$BUILD"
+. "$SRC/scripts/builddir.sh"
+pc_build_dir valgrind "${1:-}"
 if [ ! -f Makefile ] || grep -q -- '-fsanitize=address' Makefile; then
     "$SRC/configure" -q CFLAGS="${CFLAGS:--g -O1}"
 fi
