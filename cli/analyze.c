@@ -23,6 +23,7 @@
 #include "analyze.h"
 #include "cli.h"
 #include "logcorr.h"
+#include "rules_file.h"
 
 #define READ_BUF (1u << 20) /* also the longest line; longer ones are unparsed */
 
@@ -236,19 +237,10 @@ err:
 
 static int read_rules(const char *path, struct storm_rules *rules)
 {
-    char err[256];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return cli_fail("analyze", "cannot open rules %s: %s", path, strerror(errno));
-    char text[65536];
-    size_t n = fread(text, 1, sizeof text, f);
-    bool bad = ferror(f) || !feof(f);
-    fclose(f);
-    if (bad)
-        return cli_fail("analyze", "cannot read rules %s (at most 64 KiB)", path);
-    storm_rules_default(rules);
-    if (storm_rules_parse(text, n, rules, NULL, NULL, err, sizeof err) != 0)
-        return cli_fail("analyze", "%s: %s", path, err);
+    char err[600];
+    struct rules_extra unused; /* watch's delivery keys: checked, not needed here */
+    if (rules_file_load(path, rules, &unused, err, sizeof err) != 0)
+        return cli_fail("analyze", "%s", err);
     return 0;
 }
 

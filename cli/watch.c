@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "evparse.h"
+#include "rules_file.h"
 #include "storm.h"
 #include "watch.h"
 
@@ -50,16 +51,10 @@ struct options {
     bool once;
 };
 
-/* Settings a rules file may carry beside the detector's own. */
-struct extra {
-    int syslog_facility; /* -1: off */
-    double timeout;
-};
-
 struct watch {
     struct options opt;
     struct storm_rules rules;
-    struct extra extra;
+    struct rules_extra extra;
     struct storm *storm;
     struct follow follow;
     struct sender *sender;
@@ -92,79 +87,6 @@ static int usage(FILE *f)
           "reopens the event log.\n",
           f);
     return f == stdout ? 0 : CLI_EXIT_USAGE;
-}
-
-/* ---- rules ------------------------------------------------------------ */
-
-static int extra_key(void *arg, const char *key, const char *value, char *err, size_t errlen)
-{
-    static const struct {
-        const char *name;
-        int facility;
-    } fac[] = {
-        {"off", -1},          {"daemon", LOG_DAEMON}, {"user", LOG_USER},     {"local0", LOG_LOCAL0},
-        {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4},
-        {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
-    };
-    struct extra *x = arg;
-    if (strcmp(key, "syslog") == 0) {
-        for (size_t i = 0; i < sizeof fac / sizeof fac[0]; i++)
-            if (strcmp(value, fac[i].name) == 0) {
-                x->syslog_facility = fac[i].facility;
-                return 0;
-            }
-        snprintf(err, errlen, "bad syslog facility '%s' (off, daemon, user, local0..local7)", value);
-        return -1;
-    }
-    if (strcmp(key, "timeout") == 0) {
-        char *end;
-        double d = strtod(value, &end);
-        if (*end != '\0' || !(d >= 0.1 && d <= 600)) {
-            snprintf(err, errlen, "bad value '%s' for 'timeout'", value);
-            return -1;
-        }
-        x->timeout = d;
-        return 0;
-    }
-    snprintf(err, errlen, "unknown rule '%s'", key);
-    return -1;
-}
-
-/* Read rules (defaults when path is NULL) into *r, *x. Returns 0, or -1 with
- * "FILE: line N: ..." in err. */
-static int load_rules(const char *path, struct storm_rules *r, struct extra *x, char *err,
-                      size_t errlen)
-{
-    storm_rules_default(r);
-    x->syslog_facility = -1;
-    x->timeout = 10;
-    if (path == NULL)
-        return 0;
-    FILE *f = fopen(path, "re");
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot read rules %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    bool toolong = n == sizeof buf, rerr = ferror(f);
-    fclose(f);
-    if (rerr || toolong) {
-        snprintf(err, errlen, "cannot read rules %s: %s", path, toolong ? "larger than 64 KiB" : "read error");
-        return -1;
-    }
-    char sub[300];
-    if (storm_rules_parse(buf, n, r, extra_key, x, sub, sizeof sub) != 0) {
-        snprintf(err, errlen, "%s: %s", path, sub);
-        return -1;
-    }
-    struct storm *probe = storm_new(r); /* refuses combinations the parser cannot see */
-    if (probe == NULL) {
-        snprintf(err, errlen, "%s: rules refused by the detector (or out of memory)", path);
-        return -1;
-    }
-    storm_free(probe);
-    return 0;
 }
 
 /* ---- alert messages ------------------------------------------------------ */
@@ -553,9 +475,9 @@ static void carry(void *arg, const struct storm_active *a)
 static void reload(struct watch *w)
 {
     struct storm_rules r;
-    struct extra x;
+    struct rules_extra x;
     char err[512];
-    if (load_rules(w->opt.rules, &r, &x, err, sizeof err) != 0) {
+    if (rules_file_load(w->opt.rules, &r, &x, err, sizeof err) != 0) {
         fprintf(stderr, "promptcause watch: reload: %s; keeping the old rules\n", err);
     } else {
         struct storm *s = storm_new(&r);
@@ -651,7 +573,7 @@ int watch_main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     char err[1024];
-    if (load_rules(w.opt.rules, &w.rules, &w.extra, err, sizeof err) != 0)
+    if (rules_file_load(w.opt.rules, &w.rules, &w.extra, err, sizeof err) != 0)
         return cli_fail(CMD, "%s", err);
     if (gethostname(w.hostname, sizeof w.hostname - 1) != 0)
         strcpy(w.hostname, "unknown");

@@ -96,6 +96,7 @@ void storm_rules_default(struct storm_rules *r)
     r->capacity[STORM_CLIENT] = 262144;
     r->capacity[STORM_OVERALL] = 1;
     r->max_active = 1024;
+    r->max_memory = STORM_MEMORY_DEFAULT;
 }
 
 const char *storm_kind_name(enum storm_kind kind)
@@ -122,20 +123,49 @@ static int parse_number(const char *v, double lo, double hi, double *out)
     return 0;
 }
 
+/* A byte count with an optional binary suffix: "1048576", "512M", "2G",
+ * "64k" (K/M/G, either case, optionally followed by "iB" or "B"). Between
+ * 1 MiB and 1 TiB: below, no detector fits; above is surely a typo. */
+static int parse_bytes(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || !isfinite(d) || d <= 0)
+        return -1;
+    double unit = 1;
+    switch (*end) {
+    case 'k': case 'K': unit = 1024.0; end++; break;
+    case 'm': case 'M': unit = 1024.0 * 1024; end++; break;
+    case 'g': case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (unit > 1 && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+        end += strlen(end);
+    if (*end != '\0')
+        return -1;
+    d *= unit;
+    if (d < 1024.0 * 1024 || d > 1024.0 * 1024 * 1024 * 1024)
+        return -1;
+    *out = (uint64_t)d;
+    return 0;
+}
+
 int storm_rules_parse(const char *text, size_t n, struct storm_rules *r, storm_rules_extra_fn extra,
                       void *arg, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
         int kind;     /* -1: not per kind */
-        char what;    /* t threshold, w window, c capacity, q quiet, r resend, a max_active */
+        char what;    /* t threshold, w window, c capacity, q quiet, r resend, a max_active,
+                         m max_memory */
     } keys[] = {
         {"resource_clients", STORM_RESOURCE, 't'}, {"resource_window", STORM_RESOURCE, 'w'},
         {"client_prompts", STORM_CLIENT, 't'},     {"client_window", STORM_CLIENT, 'w'},
         {"overall_prompts", STORM_OVERALL, 't'},   {"overall_window", STORM_OVERALL, 'w'},
         {"max_resources", STORM_RESOURCE, 'c'},    {"max_clients", STORM_CLIENT, 'c'},
         {"quiet", -1, 'q'},                        {"resend", -1, 'r'},
-        {"max_active", -1, 'a'},
+        {"max_active", -1, 'a'},                   {"max_memory", -1, 'm'},
     };
     size_t pos = 0;
     unsigned lineno = 0;
@@ -224,13 +254,16 @@ int storm_rules_parse(const char *text, size_t n, struct storm_rules *r, storm_r
             if (ok)
                 r->max_active = (size_t)d;
             break;
+        case 'm':
+            ok = parse_bytes(value, &r->max_memory) == 0;
+            break;
         }
         if (!ok) {
             snprintf(err, errlen, "line %u: bad value '%s' for '%s'", lineno, value, key);
             return -1;
         }
     }
-    return 0;
+    return storm_rules_check_memory(r, err, errlen);
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -255,6 +288,72 @@ static uint64_t hash_str(const char *s, uint64_t salt)
 
 /* ---- construction --------------------------------------------------------- */
 
+/* Buckets for a capacity: the next power of two of capacity / STORM_WAYS. */
+static size_t table_buckets(size_t capacity)
+{
+    size_t want = (capacity + STORM_WAYS - 1) / STORM_WAYS;
+    size_t nb = 1;
+    while (nb < want)
+        nb <<= 1;
+    return nb;
+}
+
+static size_t ring_elem(enum storm_kind kind)
+{
+    return kind == STORM_RESOURCE ? sizeof(struct seen) : sizeof(double);
+}
+
+/* Bytes of one rule's table (slots and rings); 0 when the rule is off.
+ * Computed in 64 bits: capacity <= 2^28 and threshold <= 10^4 keep it far
+ * from overflow. */
+static uint64_t table_memory(enum storm_kind kind, const struct storm_rules *r)
+{
+    if (r->threshold[kind] == 0)
+        return 0;
+    uint64_t nslots = (uint64_t)table_buckets(r->capacity[kind]) * STORM_WAYS;
+    return nslots * sizeof(struct slot) + nslots * r->threshold[kind] * ring_elem(kind);
+}
+
+uint64_t storm_rules_memory(const struct storm_rules *r)
+{
+    return sizeof(struct storm) + table_memory(STORM_RESOURCE, r) + table_memory(STORM_CLIENT, r) +
+           (uint64_t)r->threshold[STORM_OVERALL] * sizeof(double) +
+           (uint64_t)r->max_active * sizeof(struct active_rec *);
+}
+
+/* "1.5 GiB", "32.0 MiB", "12 KiB": sizes an admin reads at a glance. */
+static void human_bytes(uint64_t b, char *out, size_t len)
+{
+    if (b >= 1024ULL * 1024 * 1024)
+        snprintf(out, len, "%.1f GiB", (double)b / (1024.0 * 1024 * 1024));
+    else if (b >= 1024 * 1024)
+        snprintf(out, len, "%.1f MiB", (double)b / (1024.0 * 1024));
+    else
+        snprintf(out, len, "%llu KiB", (unsigned long long)(b + 1023) / 1024);
+}
+
+int storm_rules_check_memory(const struct storm_rules *r, char *err, size_t errlen)
+{
+    uint64_t need = storm_rules_memory(r);
+    if (need <= r->max_memory)
+        return 0;
+    enum storm_kind big =
+        table_memory(STORM_RESOURCE, r) >= table_memory(STORM_CLIENT, r) ? STORM_RESOURCE : STORM_CLIENT;
+    char need_s[32], max_s[32], big_s[32];
+    human_bytes(need, need_s, sizeof need_s);
+    human_bytes(r->max_memory, max_s, sizeof max_s);
+    human_bytes(table_memory(big, r), big_s, sizeof big_s);
+    snprintf(err, errlen,
+             "these rules reserve %s, above max_memory %s: the %s table alone is %s "
+             "(%s %zu x %s %u); lower %s or %s, or raise max_memory",
+             need_s, max_s, storm_kind_name(big), big_s,
+             big == STORM_RESOURCE ? "max_resources" : "max_clients", r->capacity[big],
+             big == STORM_RESOURCE ? "resource_clients" : "client_prompts", r->threshold[big],
+             big == STORM_RESOURCE ? "max_resources" : "max_clients",
+             big == STORM_RESOURCE ? "resource_clients" : "client_prompts");
+    return -1;
+}
+
 static int table_init(struct table *t, enum storm_kind kind, const struct storm_rules *r,
                       size_t *bytes)
 {
@@ -263,13 +362,9 @@ static int table_init(struct table *t, enum storm_kind kind, const struct storm_
     t->window = r->window[kind];
     if (t->threshold == 0)
         return 0; /* rule disabled: no table */
-    size_t want = (r->capacity[kind] + STORM_WAYS - 1) / STORM_WAYS;
-    size_t nb = 1;
-    while (nb < want)
-        nb <<= 1;
-    t->nbuckets = nb;
-    t->nslots = nb * STORM_WAYS;
-    t->elem = kind == STORM_RESOURCE ? sizeof(struct seen) : sizeof(double);
+    t->nbuckets = table_buckets(r->capacity[kind]);
+    t->nslots = t->nbuckets * STORM_WAYS;
+    t->elem = ring_elem(kind);
     t->slots = calloc(t->nslots, sizeof *t->slots);
     if (t->slots == NULL)
         return -1;
@@ -292,6 +387,8 @@ struct storm *storm_new(const struct storm_rules *r)
             return NULL;
     }
     if (!(r->quiet > 0) || r->max_active == 0 || r->max_active > UINT32_MAX - 1)
+        return NULL;
+    if (storm_rules_memory(r) > r->max_memory)
         return NULL;
 
     struct storm *s = calloc(1, sizeof *s);

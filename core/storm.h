@@ -38,10 +38,16 @@ struct storm_rules {
     double resend;                   /* seconds between re-sends of firing alerts (watch) */
     size_t capacity[STORM_KINDS];    /* keys tracked at once (resource, client; overall ignored) */
     size_t max_active;               /* storms active at once */
+    uint64_t max_memory;             /* bytes storm_new may reserve (storm_rules_memory) */
 };
 
+/* Default max_memory: far above the defaults' 32 MB, below what a rule
+ * such as client_prompts 1000 at 262144 clients would reserve (2 GB). */
+#define STORM_MEMORY_DEFAULT (1024ULL * 1024 * 1024)
+
 /* SPEC §6 defaults: 10 clients/60 s, 5 prompts/60 s, 100 prompts/60 s, quiet
- * 120 s; resend 60 s; 65536 resources, 262144 clients, 1024 active storms. */
+ * 120 s; resend 60 s; 65536 resources, 262144 clients, 1024 active storms;
+ * max_memory STORM_MEMORY_DEFAULT. */
 void storm_rules_default(struct storm_rules *r);
 
 /* Handler for rules-file keys the detector does not know (e.g. watch's
@@ -51,9 +57,22 @@ typedef int (*storm_rules_extra_fn)(void *arg, const char *key, const char *valu
 
 /* Parse a rules file (text[0..n), "key value" lines, '#' comments) on top
  * of *r. Returns 0, or -1 with "line N: ..." in err (r partly updated: parse
- * into a copy when the old rules must survive). extra may be NULL. */
+ * into a copy when the old rules must survive), or with the message of
+ * storm_rules_check_memory when the rules parse but need more than
+ * max_memory. extra may be NULL. */
 int storm_rules_parse(const char *text, size_t n, struct storm_rules *r, storm_rules_extra_fn extra,
                       void *arg, char *err, size_t errlen);
+
+/* Bytes storm_new reserves for rules r: the tables are sized up front
+ * (capacity x threshold ring entries per rule), so a high threshold at a
+ * large capacity reserves a lot even though untouched pages cost no RSS. */
+uint64_t storm_rules_memory(const struct storm_rules *r);
+
+/* 0 when storm_rules_memory(r) <= r->max_memory; else -1 with a message in
+ * err naming the largest table and what to lower. Why refuse rather than
+ * grow: fixed memory is what keeps watch bounded under a million clients,
+ * and a reservation of gigabytes fails on hosts with strict overcommit. */
+int storm_rules_check_memory(const struct storm_rules *r, char *err, size_t errlen);
 
 /* Name of a kind: "resource", "client", "overall". */
 const char *storm_kind_name(enum storm_kind kind);
@@ -98,8 +117,8 @@ struct storm_stats {
 struct storm;
 
 /* A detector with rules r (copied). Returns NULL when the rules are invalid
- * (threshold > STORM_THRESHOLD_MAX, window <= 0, zero capacity) or memory
- * runs out. */
+ * (threshold > STORM_THRESHOLD_MAX, window <= 0, zero capacity, more than
+ * max_memory) or memory runs out. */
 struct storm *storm_new(const struct storm_rules *r);
 void storm_free(struct storm *s);
 

@@ -377,6 +377,31 @@ def main():
         c.eq("bad --format", run_pc(["--format", "xml", native], check=False).returncode, 2)
         c.eq("missing file", run_pc([tmp.join("nope.log")], check=False).returncode, 2)
         c.eq("no file", run_pc([], check=False).returncode, 2)
+
+        # 9. rules files: the one shipped for watch (delivery keys included)
+        # works here and gives the defaults' report; a threshold above what
+        # happened removes the storm; rules reserving too much are refused.
+        example = os.path.join(H.TOP_SRCDIR, "etc", "storm-rules.example")
+        rep = analyze_json(["--rules", example, native])
+        c.eq("watch's rules file: storms as with the defaults", rep["storms"], rep_native["storms"])
+        rules = tmp.join("rules")
+        with open(rules, "w") as f:
+            f.write("client_prompts 50\ntimeout 5\nsyslog local3\n")
+        rep = analyze_json(["--rules", rules, native])
+        c.eq("client_prompts 50: no client storm",
+             [s["key"] for s in rep["storms"] if s["kind"] == "client"], [])
+        with open(rules, "w") as f:
+            f.write("client_prompts 1000\n")
+        p = run_pc(["--rules", rules, native], check=False)
+        err = p.stderr.decode()
+        c.true("rules above max_memory: exit 2 with the reason",
+               p.returncode == 2 and "these rules reserve 2.0 GiB, above max_memory" in err, err)
+        with open(rules, "w") as f:
+            f.write("syslog kernel\n")
+        p = run_pc(["--rules", rules, native], check=False)
+        c.true("bad watch key: exit 2 naming the line",
+               p.returncode == 2 and "line 1: bad syslog facility 'kernel'" in p.stderr.decode(),
+               p.stderr.decode())
     finally:
         procs.stop_all()
         if origin is not None:

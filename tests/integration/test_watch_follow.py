@@ -229,6 +229,16 @@ def test_sighup_and_bad_config(c, procs, tmp):
     r = wt.run_watch(["--events", tmp.join("events.log"), "--rules", tmp.join("bad")])
     c.check(r.returncode == 2 and "bad: line 3: bad value 'soon' for 'resource_window'" in r.stderr,
             f"bad rule: exit 2 naming file and line ({r.stderr.strip()})")
+    # A rule that would reserve gigabytes up front is refused before
+    # anything is allocated, and the message says what to lower.
+    tmp.write("huge", "client_prompts 1000\n")
+    r = wt.run_watch(["--events", tmp.join("events.log"), "--rules", tmp.join("huge")])
+    c.check(r.returncode == 2 and "huge: these rules reserve 2.0 GiB, above max_memory 1.0 GiB" in r.stderr
+            and "lower max_clients or client_prompts" in r.stderr,
+            f"rules above max_memory: exit 2 naming the table ({r.stderr.strip()})")
+    tmp.write("huge", "client_prompts 1000\nmax_clients 8192\n")
+    r = wt.run_watch(["--events", tmp.join("events.log"), "--rules", tmp.join("huge"), "--once"])
+    c.check(r.returncode == 0, f"the same threshold with a smaller table starts ({r.stderr.strip()})")
     r = wt.run_watch(["--events", tmp.join("events.log"), "--webhook", "ftp://x"])
     c.check(r.returncode == 2 and r.stderr.count("\n") == 1, "bad URL: exit 2, one line")
     r = wt.run_watch(["--bogus"])

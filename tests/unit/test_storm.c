@@ -363,6 +363,73 @@ static void test_invalid_rules_refused(void **state)
     assert_null(storm_new(&r));
 }
 
+/* The reservation is known before anything is allocated, matches what
+ * storm_new then allocates, and a rule that would reserve gigabytes is
+ * refused by the parser with a message naming the table and the knobs. */
+static void test_rules_memory_bounded(void **state)
+{
+    (void)state;
+    struct storm_rules r;
+    char err[300];
+    storm_rules_default(&r);
+    uint64_t need = storm_rules_memory(&r);
+    assert_true(need > 20u * 1024 * 1024 && need < 40u * 1024 * 1024); /* "about 32 MB" */
+    struct storm *s = storm_new(&r);
+    assert_non_null(s);
+    assert_int_equal(storm_memory(s), need);
+    storm_free(s);
+    r.max_memory = need;
+    s = storm_new(&r);
+    assert_non_null(s);
+    storm_free(s);
+    r.max_memory = need - 1;
+    assert_null(storm_new(&r));
+
+    const char *big = "client_prompts 1000\n";
+    storm_rules_default(&r);
+    assert_int_equal(storm_rules_parse(big, strlen(big), &r, NULL, NULL, err, sizeof err), -1);
+    assert_string_equal(err, "these rules reserve 2.0 GiB, above max_memory 1.0 GiB: the client table "
+                             "alone is 2.0 GiB (max_clients 262144 x client_prompts 1000); lower "
+                             "max_clients or client_prompts, or raise max_memory");
+    /* Order of the lines does not matter: the check runs on the whole file. */
+    const char *raised = "max_memory 3G\nclient_prompts 1000\n";
+    storm_rules_default(&r);
+    assert_int_equal(storm_rules_parse(raised, strlen(raised), &r, NULL, NULL, err, sizeof err), 0);
+    assert_true(r.max_memory == 3ULL * 1024 * 1024 * 1024);
+    const char *smaller = "client_prompts 1000\nmax_clients 4096\n";
+    storm_rules_default(&r);
+    assert_int_equal(storm_rules_parse(smaller, strlen(smaller), &r, NULL, NULL, err, sizeof err), 0);
+    const char *res = "resource_clients 10000\nmax_memory 64MiB\n";
+    storm_rules_default(&r);
+    assert_int_equal(storm_rules_parse(res, strlen(res), &r, NULL, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the resource table alone is"));
+    assert_non_null(strstr(err, "(max_resources 65536 x resource_clients 10000)"));
+    assert_non_null(strstr(err, "above max_memory 64.0 MiB"));
+
+    static const char *const units[][2] = {
+        {"max_memory 1048576\n", "1048576"}, {"max_memory 512M\n", "536870912"},
+        {"max_memory 1.5g\n", "1610612736"}, {"max_memory 2048KiB\n", "2097152"},
+        {"max_memory 1GB\n", "1073741824"},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        storm_rules_default(&r);
+        r.capacity[STORM_CLIENT] = r.capacity[STORM_RESOURCE] = 1024; /* fits in 1 MiB */
+        assert_int_equal(storm_rules_parse(units[i][0], strlen(units[i][0]), &r, NULL, NULL, err, sizeof err),
+                         0);
+        char got[32];
+        snprintf(got, sizeof got, "%llu", (unsigned long long)r.max_memory);
+        assert_string_equal(got, units[i][1]);
+    }
+    static const char *const bad[] = {"max_memory 512k\n", "max_memory 2X\n", "max_memory -1G\n",
+                                      "max_memory 2T\n", "max_memory 2048G\n", "max_memory M\n",
+                                      "max_memory 1Gx\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        storm_rules_default(&r);
+        assert_int_equal(storm_rules_parse(bad[i], strlen(bad[i]), &r, NULL, NULL, err, sizeof err), -1);
+        assert_non_null(strstr(err, "line 1: bad value"));
+    }
+}
+
 static int extra_syslog(void *arg, const char *key, const char *value, char *err, size_t errlen)
 {
     if (strcmp(key, "syslog") != 0) {
@@ -491,6 +558,7 @@ int main(void)
         cmocka_unit_test(test_eviction_of_live_keys_is_counted_and_storms_survive),
         cmocka_unit_test(test_restored_storm_resolves_and_does_not_refire),
         cmocka_unit_test(test_invalid_rules_refused),
+        cmocka_unit_test(test_rules_memory_bounded),
         cmocka_unit_test(test_rules_file_parsed_and_errors_name_the_line),
         cmocka_unit_test(test_event_line_parsed),
         cmocka_unit_test(test_garbage_lines_rejected_with_reason),
