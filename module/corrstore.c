@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "corrstore.h"
+#include "sharedmem.h"
 
 #define BUCKET 8
 #define REC_HDR 8u          /* page record header: len (4), time (4) */
@@ -92,37 +93,21 @@ uint64_t corrstore_key(const char *client, size_t client_len, const char *url, s
 
 struct corrstore *corrstore_create(size_t bytes, unsigned window, char *err, size_t errlen)
 {
-    struct corrstore *cs = NULL;
-    void *mem = MAP_FAILED;
-    int fd = -1;
-    pthread_mutexattr_t attr;
-    bool attr_made = false;
-
     if (bytes < CORRSTORE_MIN_BYTES) {
         snprintf(err, errlen, "StoreBytes %zu is below the minimum of %u", bytes, CORRSTORE_MIN_BYTES);
         return NULL;
     }
-    cs = calloc(1, sizeof *cs);
+    struct corrstore *cs = calloc(1, sizeof *cs);
     if (cs == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto err;
+        return NULL;
     }
-    /* A memfd rather than MAP_ANONYMOUS: the same memory, but named in
-     * /proc/PID/maps, so its size can be checked on a live server. */
-    fd = memfd_create("promptcause-corrstore", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)bytes) != 0) {
-        snprintf(err, errlen, "cannot make %zu bytes of shared memory: %s", bytes, strerror(errno));
-        goto err;
+    void *mem = sharedmem_map("promptcause-corrstore", bytes, err, errlen);
+    if (mem == NULL) {
+        free(cs);
+        return NULL;
     }
-    mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) {
-        snprintf(err, errlen, "cannot map %zu bytes of shared memory: %s", bytes, strerror(errno));
-        goto err;
-    }
-    close(fd);
-    fd = -1;
-
-    struct header *h = mem; /* the memfd is zero-filled */
+    struct header *h = mem; /* zero-filled */
     size_t hdr = round8(sizeof *h);
     h->bytes = bytes;
     h->window = window;
@@ -131,31 +116,12 @@ struct corrstore *corrstore_create(size_t bytes, unsigned window, char *err, siz
     cs->h = h;
     cs->entries = (struct entry *)((unsigned char *)mem + hdr);
     cs->ring = (unsigned char *)mem + bytes - h->ring_size;
-
-    if (pthread_mutexattr_init(&attr) != 0) {
-        snprintf(err, errlen, "cannot make the store's lock");
-        goto err;
-    }
-    attr_made = true;
-    if (pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
-        pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 || pthread_mutex_init(&h->lock, &attr) != 0) {
+    if (sharedmem_mutex_init(&h->lock) != 0) {
         snprintf(err, errlen, "cannot make the store's process-shared lock");
-        goto err;
+        corrstore_destroy(cs);
+        return NULL;
     }
-    pthread_mutexattr_destroy(&attr);
     return cs;
-err:
-    if (attr_made) {
-        pthread_mutexattr_destroy(&attr);
-    }
-    if (mem != MAP_FAILED) {
-        munmap(mem, bytes);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    free(cs);
-    return NULL;
 }
 
 void corrstore_destroy(struct corrstore *cs)
@@ -179,12 +145,7 @@ size_t corrstore_capacity(const struct corrstore *cs)
 /* Take the lock; a holder that died leaves it to us. Returns 0 or -1. */
 static int lock(struct corrstore *cs)
 {
-    int rc = pthread_mutex_lock(&cs->h->lock);
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(&cs->h->lock);
-        rc = 0;
-    }
-    return rc == 0 ? 0 : -1;
+    return sharedmem_lock(&cs->h->lock);
 }
 
 static void unlock(struct corrstore *cs)

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "linering.h"
+#include "sharedmem.h"
 
 struct ring_header {
     pthread_mutex_t lock;  /* positions and data copies */
@@ -60,42 +61,6 @@ struct linering {
     unsigned char *data;
 };
 
-/* Take a robust mutex; a holder that died leaves it to us. Returns 0 or -1. */
-static int lock_robust(pthread_mutex_t *m)
-{
-    int rc = pthread_mutex_lock(m);
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(m);
-        rc = 0;
-    }
-    return rc == 0 ? 0 : -1;
-}
-
-/* Try a robust mutex. Returns 0 taken, 1 busy, -1 broken. */
-static int trylock_robust(pthread_mutex_t *m)
-{
-    int rc = pthread_mutex_trylock(m);
-    if (rc == EOWNERDEAD) {
-        pthread_mutex_consistent(m);
-        rc = 0;
-    }
-    return rc == 0 ? 0 : rc == EBUSY ? 1 : -1;
-}
-
-static int init_robust(pthread_mutex_t *m)
-{
-    pthread_mutexattr_t attr;
-    if (pthread_mutexattr_init(&attr) != 0) {
-        return -1;
-    }
-    int rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) != 0 ||
-                     pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) != 0 || pthread_mutex_init(m, &attr) != 0
-                 ? -1
-                 : 0;
-    pthread_mutexattr_destroy(&attr);
-    return rc;
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -105,9 +70,6 @@ static uint64_t now_ms(void)
 
 struct linering *linering_create(size_t bytes, unsigned defer_ms, char *err, size_t errlen)
 {
-    struct linering *r = NULL;
-    void *mem = MAP_FAILED;
-    int fd = -1;
     size_t hdr = (sizeof(struct ring_header) + 63u) & ~(size_t)63u;
     size_t map_bytes = hdr + bytes;
 
@@ -115,43 +77,27 @@ struct linering *linering_create(size_t bytes, unsigned defer_ms, char *err, siz
         snprintf(err, errlen, "event buffer of %zu bytes is below the minimum of %u", bytes, LINERING_MIN_BYTES);
         return NULL;
     }
-    r = calloc(1, sizeof *r);
+    struct linering *r = calloc(1, sizeof *r);
     if (r == NULL) {
         snprintf(err, errlen, "out of memory");
-        goto err;
+        return NULL;
     }
-    /* A memfd, like the correlation store: named in /proc/PID/maps. */
-    fd = memfd_create("promptcause-eventring", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)map_bytes) != 0) {
-        snprintf(err, errlen, "cannot make %zu bytes of shared memory: %s", map_bytes, strerror(errno));
-        goto err;
+    void *mem = sharedmem_map("promptcause-eventring", map_bytes, err, errlen);
+    if (mem == NULL) {
+        free(r);
+        return NULL;
     }
-    mem = mmap(NULL, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mem == MAP_FAILED) {
-        snprintf(err, errlen, "cannot map %zu bytes of shared memory: %s", map_bytes, strerror(errno));
-        goto err;
-    }
-    close(fd);
-    fd = -1;
     r->h = mem; /* zero-filled */
     r->h->size = bytes;
     r->h->map_bytes = map_bytes;
     r->h->defer_ms = defer_ms;
     r->data = (unsigned char *)mem + hdr;
-    if (init_robust(&r->h->lock) != 0 || init_robust(&r->h->wlock) != 0) {
+    if (sharedmem_mutex_init(&r->h->lock) != 0 || sharedmem_mutex_init(&r->h->wlock) != 0) {
         snprintf(err, errlen, "cannot make the event buffer's process-shared locks");
-        goto err;
+        linering_destroy(r);
+        return NULL;
     }
     return r;
-err:
-    if (mem != MAP_FAILED) {
-        munmap(mem, map_bytes);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    free(r);
-    return NULL;
 }
 
 void linering_destroy(struct linering *r)
@@ -183,7 +129,7 @@ static int copy_in(struct linering *r, const char *line, size_t n, bool *busy, s
 {
     struct ring_header *h = r->h;
     uint64_t now = h->defer_ms > 0 ? now_ms() : 0;
-    if (lock_robust(&h->lock) != 0) {
+    if (sharedmem_lock(&h->lock) != 0) {
         return -1;
     }
     if (h->defer_ms > 0) {
@@ -223,7 +169,7 @@ static int write_out(struct linering *r, linering_sink sink, void *arg)
     struct ring_header *h = r->h;
     int failed = 0;
     for (;;) {
-        if (lock_robust(&h->lock) != 0) {
+        if (sharedmem_lock(&h->lock) != 0) {
             return -1;
         }
         bool died_writing = h->writing; /* wlock is ours: its last holder died mid-write */
@@ -244,7 +190,7 @@ static int write_out(struct linering *r, linering_sink sink, void *arg)
         if (sink(iov, iovcnt, arg) != 0) {
             failed += (int)count_lines(iov, iovcnt);
         }
-        if (lock_robust(&h->lock) != 0) {
+        if (sharedmem_lock(&h->lock) != 0) {
             return -1;
         }
         h->head = to;
@@ -256,7 +202,7 @@ static int write_out(struct linering *r, linering_sink sink, void *arg)
 
 int linering_drain(struct linering *r, linering_sink sink, void *arg)
 {
-    if (lock_robust(&r->h->wlock) != 0) {
+    if (sharedmem_lock(&r->h->wlock) != 0) {
         return -1;
     }
     int failed = write_out(r, sink, arg);
@@ -271,7 +217,7 @@ static int commit(struct linering *r, linering_sink sink, void *arg)
 {
     int failed = 0;
     for (;;) {
-        int t = trylock_robust(&r->h->wlock);
+        int t = sharedmem_trylock(&r->h->wlock);
         if (t != 0) {
             return failed; /* busy: the writer takes what waits; broken: the next drain */
         }
@@ -327,7 +273,7 @@ int linering_put(struct linering *r, const char *line, size_t n, linering_sink s
 size_t linering_pending(struct linering *r)
 {
     struct ring_header *h = r->h;
-    if (lock_robust(&h->lock) != 0) {
+    if (sharedmem_lock(&h->lock) != 0) {
         return 0;
     }
     size_t n = (size_t)(h->tail - h->head);
@@ -338,7 +284,7 @@ size_t linering_pending(struct linering *r)
 uint64_t linering_writes(struct linering *r)
 {
     struct ring_header *h = r->h;
-    if (lock_robust(&h->lock) != 0) {
+    if (sharedmem_lock(&h->lock) != 0) {
         return 0;
     }
     uint64_t n = h->writes;
