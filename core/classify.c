@@ -505,6 +505,12 @@ static void hint_for_prompt(const struct event *ev, char *hint, size_t cap)
     case PROMPT_SILENT:
         hint_add(hint, cap, "; integrated logon is silent here, a prompt means it failed");
         break;
+    case PROMPT_NOT_ALLOWLISTED:
+        hint_add(hint, cap,
+                 "; this browser logs on by itself only to hosts in its allowlist: add %s to "
+                 "its policy (AuthServerAllowlist, network.negotiate-auth.trusted-uris)",
+                 ev->host);
+        break;
     case PROMPT_NONE:
     case PROMPT_REJECTED:
         break;

@@ -146,18 +146,20 @@ static json_t *text_value(json_t *str, const char *s)
 enum field {
     F_V, F_TS, F_CLIENT, F_USER, F_METHOD, F_URL, F_HOST, F_STATUS, F_CAUSE, F_PROMPT,
     F_SCHEMES, F_REALM, F_AUTH_SENT, F_PARENT, F_EVIDENCE, F_OBJECT, F_ZONE, F_HANDLER,
-    F_SUBSTATUS, F_HINT, F_COUNT
+    F_SUBSTATUS, F_HINT, F_REASON, F_BROWSER, F_SERVER_DOMAIN, F_SPN, F_KRB_ERROR,
+    F_CONNECTION, F_COUNT
 };
 
 static const char *const field_key[F_COUNT] = {
     "v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt",
     "schemes", "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler",
-    "substatus", "hint",
+    "substatus", "hint", "reason", "browser", "server_domain", "spn", "krb_error",
+    "connection",
 };
 
 /* Enum spellings cached as JSON strings, one table per enum, indexed by value. */
-enum { ENUM_CAUSE, ENUM_PROMPT, ENUM_EVIDENCE, ENUM_OBJECT, ENUM_KINDS };
-#define ENUM_VALUES_MAX 10 /* OBJECT_OTHER + 1, the largest enum */
+enum { ENUM_CAUSE, ENUM_PROMPT, ENUM_EVIDENCE, ENUM_OBJECT, ENUM_REASON, ENUM_KINDS };
+#define ENUM_VALUES_MAX EVENT_REASON_COUNT /* the largest enum */
 
 /* One thread's formatting state. */
 struct fmt_state {
@@ -225,7 +227,7 @@ void event_format_thread_cleanup(void)
 static bool is_text_field(enum field f)
 {
     return f != F_V && f != F_STATUS && f != F_CAUSE && f != F_PROMPT && f != F_SCHEMES &&
-           f != F_EVIDENCE && f != F_OBJECT;
+           f != F_EVIDENCE && f != F_OBJECT && f != F_REASON;
 }
 
 /* The calling thread's state, built on first use; NULL when out of memory. */
@@ -340,6 +342,7 @@ const char *event_prompt_name(enum event_prompt prompt)
     case PROMPT_SILENT: return "silent";
     case PROMPT_REJECTED: return "rejected";
     case PROMPT_SUPPRESSED: return "suppressed";
+    case PROMPT_NOT_ALLOWLISTED: return "not-allowlisted";
     }
     return NULL;
 }
@@ -368,6 +371,27 @@ const char *event_evidence_name(enum event_evidence evidence)
     case EVIDENCE_FETCH_METADATA: return "fetch-metadata";
     case EVIDENCE_REFERER: return "referer";
     case EVIDENCE_NONE: break;
+    }
+    return NULL;
+}
+
+const char *event_reason_name(enum event_reason reason)
+{
+    switch (reason) {
+    case REASON_HANDSHAKE_SPLIT: return "handshake-split";
+    case REASON_ANONYMOUS_NTLM: return "anonymous-ntlm";
+    case REASON_LOCAL_ACCOUNT: return "local-account";
+    case REASON_STANDALONE_SERVER: return "standalone-server";
+    case REASON_FOREIGN_DOMAIN: return "foreign-domain";
+    case REASON_NTLMV1: return "ntlmv1";
+    case REASON_CHANNEL_BINDING: return "channel-binding";
+    case REASON_KERBEROS_WRONG_ACCOUNT: return "kerberos-wrong-account";
+    case REASON_CLOCK_SKEW: return "clock-skew";
+    case REASON_TICKET_EXPIRED: return "ticket-expired";
+    case REASON_KERBEROS_ERROR: return "kerberos-error";
+    case REASON_KERBEROS_FALLBACK: return "kerberos-fallback";
+    case REASON_SPN_HOST_MISMATCH: return "spn-host-mismatch";
+    case REASON_NONE: break;
     }
     return NULL;
 }
@@ -420,6 +444,12 @@ static struct fmt_state *build(const struct event *ev)
     rc |= put(st, F_HANDLER, text_value(st->text[F_HANDLER], ev->handler));
     rc |= put(st, F_SUBSTATUS, text_value(st->text[F_SUBSTATUS], ev->substatus));
     rc |= put(st, F_HINT, text_value(st->text[F_HINT], ev->hint));
+    rc |= put(st, F_REASON, name_value(st, ENUM_REASON, (int)ev->reason, event_reason_name(ev->reason)));
+    rc |= put(st, F_BROWSER, text_value(st->text[F_BROWSER], ev->browser));
+    rc |= put(st, F_SERVER_DOMAIN, text_value(st->text[F_SERVER_DOMAIN], ev->server_domain));
+    rc |= put(st, F_SPN, text_value(st->text[F_SPN], ev->spn));
+    rc |= put(st, F_KRB_ERROR, text_value(st->text[F_KRB_ERROR], ev->krb_error));
+    rc |= put(st, F_CONNECTION, text_value(st->text[F_CONNECTION], ev->connection));
     return rc == 0 ? st : NULL;
 }
 

@@ -31,6 +31,7 @@ enum event_prompt {
     PROMPT_SILENT,
     PROMPT_REJECTED,
     PROMPT_SUPPRESSED,
+    PROMPT_NOT_ALLOWLISTED, /* SPEC §2b: the browser logs on only to allowlisted hosts */
 };
 
 enum event_object {
@@ -45,6 +46,25 @@ enum event_object {
     OBJECT_OBJECT,
     OBJECT_OTHER,
 };
+
+/* SPEC §2a: why an integrated logon failed; REASON_NONE is printed as null. */
+enum event_reason {
+    REASON_NONE = 0,
+    REASON_HANDSHAKE_SPLIT,
+    REASON_ANONYMOUS_NTLM,
+    REASON_LOCAL_ACCOUNT,
+    REASON_STANDALONE_SERVER,
+    REASON_FOREIGN_DOMAIN,
+    REASON_NTLMV1,
+    REASON_CHANNEL_BINDING,
+    REASON_KERBEROS_WRONG_ACCOUNT,
+    REASON_CLOCK_SKEW,
+    REASON_TICKET_EXPIRED,
+    REASON_KERBEROS_ERROR,
+    REASON_KERBEROS_FALLBACK,
+    REASON_SPN_HOST_MISMATCH,
+};
+#define EVENT_REASON_COUNT (REASON_SPN_HOST_MISMATCH + 1)
 
 enum event_evidence {
     EVIDENCE_NONE = 0, /* printed as null */
@@ -75,6 +95,13 @@ struct event {
     char handler[32];
     char substatus[8];
     char hint[512];
+    /* SPEC §3 fields added by §2a-§2b (still v 1); "" / REASON_NONE: null. */
+    enum event_reason reason;
+    char browser[32];                /* "family/os", e.g. "edge/windows" */
+    char server_domain[128];         /* NetBIOS domain from the NTLM challenge or blob */
+    char spn[EVENT_SHORT_MAX];       /* "HTTP/host@REALM" of the ticket sent */
+    char krb_error[40];              /* RFC 4120 name, e.g. "KRB_AP_ERR_MODIFIED" */
+    char connection[64];             /* client connection as Squid reports it */
 };
 
 /* Format ev as one JSON line (with trailing '\n') into a malloc'd string the
@@ -98,5 +125,6 @@ const char *event_cause_name(enum event_cause cause);
 const char *event_prompt_name(enum event_prompt prompt);
 const char *event_object_name(enum event_object object);
 const char *event_evidence_name(enum event_evidence evidence);
+const char *event_reason_name(enum event_reason reason);
 
 #endif

@@ -20,7 +20,8 @@ const char *const report_cause_names[REPORT_CAUSES] = {
     "handshake",   "proxy-auth",      "unknown",
 };
 const char *const report_prompt_names[REPORT_PROMPTS] = {
-    "none", "basic", "digest", "not-intranet", "silent", "rejected", "suppressed", "unknown",
+    "none", "basic", "digest", "not-intranet", "silent", "rejected", "suppressed",
+    "not-allowlisted", "unknown",
 };
 static const char *const evidence_names[] = {"html", "fetch-metadata", "referer", "time"};
 

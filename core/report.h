@@ -43,7 +43,7 @@ struct report_limits {
 void report_limits_default(struct report_limits *lim);
 
 #define REPORT_CAUSES 7  /* the six causes of SPEC §3, then "unknown" */
-#define REPORT_PROMPTS 8 /* the seven prompt values, then "unknown" */
+#define REPORT_PROMPTS 9 /* the eight prompt values, then "unknown" */
 extern const char *const report_cause_names[REPORT_CAUSES];
 extern const char *const report_prompt_names[REPORT_PROMPTS];
 

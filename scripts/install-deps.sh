@@ -18,19 +18,30 @@ apt-get update -qq
 # Report tests and benchmarks: headless Chromium (renders the html report),
 # goaccess (analyze's yardstick), GNU time (peak memory); wrk and nginx for
 # the Squid throughput benchmark. Fuzzing: clang with libFuzzer; valgrind.
+# Squid is Debian's squid-openssl: the same Squid 5.7 built with OpenSSL, so
+# the SslBump tests run on it (it conflicts with the plain squid package,
+# which apt removes). Integrated logon (SPEC §2a-§2b): an MIT KDC, Apache with
+# mod_auth_gssapi and gss-ntlmssp, impacket's NTLM client, python3-gssapi for
+# real Kerberos tokens, firefox-esr beside chromium. Packaging and operation
+# (SPEC §8-§9): debhelper, lintian, mandoc, libmicrohttpd (watch's /metrics),
+# Prometheus, rsyslog.
 apt-get install -y -qq --no-install-recommends \
     build-essential autoconf automake libtool pkg-config \
-    c-icap libicapapi-dev squid \
+    c-icap libicapapi-dev squid-openssl openssl \
     libcurl4-openssl-dev libpcre2-dev libjansson-dev libpsl-dev nettle-dev \
     libcmocka-dev zlib1g-dev libbrotli-dev \
     python3 curl ca-certificates procps iproute2 \
     libgumbo-dev python3.11-doc debian-reference-en \
     prometheus-alertmanager chromium goaccess time wrk nginx-light \
     clang libclang-rt-14-dev valgrind \
+    krb5-kdc krb5-admin-server krb5-user apache2 libapache2-mod-auth-gssapi \
+    gss-ntlmssp python3-impacket python3-gssapi firefox-esr xvfb \
+    debhelper dpkg-dev fakeroot lintian mandoc libmicrohttpd-dev \
+    prometheus rsyslog \
     >/dev/null
 # The packaged daemons are not ours to run: tests start their own instances on
 # free loopback ports. Stop any that the packages' scripts started.
-for svc in squid c-icap prometheus-alertmanager nginx; do
+for svc in squid c-icap prometheus-alertmanager prometheus nginx apache2 krb5-kdc krb5-admin-server rsyslog; do
     if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
 done
 echo "install-deps: done"

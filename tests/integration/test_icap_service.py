@@ -237,7 +237,8 @@ def run_case(srv, c):
     else:
         ev = events[0]
         for k in ("v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt", "schemes",
-                  "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler", "substatus", "hint"):
+                  "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler", "substatus", "hint",
+                  "reason", "browser", "server_domain", "spn", "krb_error", "connection"):
             if k not in ev:
                 problems.append(f"event lacks {k}")
         for k, v in c["event"].items():

@@ -26,7 +26,8 @@ BIN = os.path.join(TOP_BUILDDIR, "cli", "promptcause")
 HOSTS = ["intranet", "web.corp.example", "other.example.org", "proxied"]
 EVENT_FIELDS = ["v", "ts", "client", "user", "method", "url", "host", "status", "cause",
                 "prompt", "schemes", "realm", "auth_sent", "parent", "evidence", "object",
-                "zone", "handler", "substatus", "hint"]
+                "zone", "handler", "substatus", "hint", "reason", "browser", "server_domain",
+                "spn", "krb_error", "connection"]
 
 PAGES = {
     "index.html": '<img src="/public/ok.gif"><img src="/secure/logo.gif" alt="protected">',

@@ -27,7 +27,8 @@ import squid as S  # noqa: E402
 HOSTS = ["intranet", "www.example.test", "other.example.org", "portal.corp.example.test"]
 EVENT_KEYS = ("v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt",
               "schemes", "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler",
-              "substatus", "hint")
+              "substatus", "hint", "reason", "browser", "server_domain", "spn", "krb_error",
+              "connection")
 
 # Browser-like request headers.
 DOC = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",

@@ -19,7 +19,8 @@
 static const char *const spec_fields[] = {
     "v", "ts", "client", "user", "method", "url", "host", "status", "cause", "prompt",
     "schemes", "realm", "auth_sent", "parent", "evidence", "object", "zone", "handler",
-    "substatus", "hint",
+    "substatus", "hint", "reason", "browser", "server_domain", "spn", "krb_error",
+    "connection",
 };
 #define FIELD_COUNT (sizeof spec_fields / sizeof spec_fields[0])
 
@@ -121,7 +122,9 @@ static void test_unknown_values_are_null_never_omitted(void **state)
     json_t *o = format_and_parse(&ev);
     assert_int_equal(json_object_size(o), FIELD_COUNT);
     const char *nulls[] = {"client", "user", "method", "url", "host", "realm", "auth_sent",
-                           "parent", "evidence", "object", "zone", "handler", "substatus", "hint"};
+                           "parent", "evidence", "object", "zone", "handler", "substatus", "hint",
+                           "reason", "browser", "server_domain", "spn", "krb_error",
+                           "connection"};
     for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
         if (!json_is_null(json_object_get(o, nulls[i])))
             fail_msg("%s should be null", nulls[i]);
@@ -326,6 +329,12 @@ static char *ref_format(const struct event *ev)
     json_object_set_new(o, "handler", ref_text(ev->handler));
     json_object_set_new(o, "substatus", ref_text(ev->substatus));
     json_object_set_new(o, "hint", ref_text(ev->hint));
+    json_object_set_new(o, "reason", ref_name(event_reason_name(ev->reason)));
+    json_object_set_new(o, "browser", ref_text(ev->browser));
+    json_object_set_new(o, "server_domain", ref_text(ev->server_domain));
+    json_object_set_new(o, "spn", ref_text(ev->spn));
+    json_object_set_new(o, "krb_error", ref_text(ev->krb_error));
+    json_object_set_new(o, "connection", ref_text(ev->connection));
     char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     return text;
@@ -349,7 +358,8 @@ static void test_line_is_byte_identical_to_jansson_dump(void **state)
         ev.ts = (double)(rand_r(&seed) % 2000000000) + (rand_r(&seed) % 1000) / 1000.0;
         ev.status = iter % 7 == 0 ? 0 : 401 + (iter % 2) * 6;
         ev.cause = (enum event_cause)(iter % 7);
-        ev.prompt = (enum event_prompt)(iter % 7);
+        ev.prompt = (enum event_prompt)(iter % 8);
+        ev.reason = (enum event_reason)(iter % EVENT_REASON_COUNT);
         ev.evidence = (enum event_evidence)(iter % 4);
         ev.object = (enum event_object)(iter % 10);
         random_text(ev.client, sizeof ev.client, &seed);
@@ -362,6 +372,11 @@ static void test_line_is_byte_identical_to_jansson_dump(void **state)
         random_text(ev.handler, sizeof ev.handler, &seed);
         random_text(ev.substatus, sizeof ev.substatus, &seed);
         random_text(ev.hint, sizeof ev.hint, &seed);
+        random_text(ev.browser, sizeof ev.browser, &seed);
+        random_text(ev.server_domain, sizeof ev.server_domain, &seed);
+        random_text(ev.spn, sizeof ev.spn, &seed);
+        random_text(ev.krb_error, sizeof ev.krb_error, &seed);
+        random_text(ev.connection, sizeof ev.connection, &seed);
         random_text(zone, sizeof zone, &seed);
         random_text(auth, sizeof auth, &seed);
         ev.zone = iter % 3 == 0 ? NULL : zone;
