@@ -20,6 +20,7 @@ enum usernames_mode { USERNAMES_LOG = 0, USERNAMES_HASH, USERNAMES_OFF };
 
 struct classify_config {
     const struct zone_rules *intranet;     /* may be NULL */
+    const struct zone_rules *allowlist;    /* AuthAllowlist (SPEC §2b); may be NULL */
     const char *handlers[CLASSIFY_HANDLERS_MAX]; /* ".shtml" ... lower-case, with dot */
     size_t handler_count;
     enum usernames_mode usernames;
@@ -50,6 +51,13 @@ struct classify_input {
     /* Parent page from correlation (issue 3); NULL when unknown. */
     const char *html_parent;     /* a page whose HTML embeds url */
     enum event_object html_object; /* element type in that page */
+    /* SPEC §2b: which browser asked. */
+    const char *user_agent;
+    const char *sec_ch_ua_platform; /* Sec-CH-UA-Platform, quotes included as sent */
+    /* SPEC §7 connection identities from Squid's adaptation_meta; NULL when
+     * Squid does not send them. */
+    const char *client_connection; /* X-Client-Connection "ip:port" */
+    const char *server_connection; /* X-Server-Connection "ip:port" */
 };
 
 /* Classify one response. Returns 1 and fills ev when status is 401 or 407,
