@@ -13,12 +13,47 @@
 
 #define NTLM_NAME_MAX 128 /* UTF-8 bytes kept per identity field, NUL included */
 
+/* NegotiateFlags bits of a type-2 CHALLENGE that say what the target is. */
+#define NTLM_FLAG_TARGET_TYPE_DOMAIN 0x00010000u
+#define NTLM_FLAG_TARGET_TYPE_SERVER 0x00020000u
+
+/* The AV pairs (MS-NLMP §2.2.2.1) of a type-2 TargetInfo, or of the NTLMv2
+ * client blob of a type-3 (where the client copied the server's). "" / false
+ * when absent. Names are UTF-8, cut at a character boundary. */
+struct ntlm_av {
+    char nb_computer[NTLM_NAME_MAX];  /* MsvAvNbComputerName */
+    char nb_domain[NTLM_NAME_MAX];    /* MsvAvNbDomainName */
+    char dns_computer[NTLM_NAME_MAX]; /* MsvAvDnsComputerName */
+    char dns_domain[NTLM_NAME_MAX];   /* MsvAvDnsDomainName */
+    char dns_tree[NTLM_NAME_MAX];     /* MsvAvDnsTreeName */
+    char target_name[NTLM_NAME_MAX];  /* MsvAvTargetName (blob only), e.g. "HTTP/intranet" */
+    bool has_timestamp;
+    uint64_t timestamp;               /* MsvAvTimestamp, a FILETIME */
+    bool has_flags;
+    uint32_t av_flags;                /* MsvAvFlags */
+    bool has_channel_bindings;
+    bool channel_bindings_nonzero;    /* MsvAvChannelBindings present and not all zero */
+    bool complete;                    /* MsvAvEOL reached inside the buffer */
+};
+
 struct ntlm_info {
     int type;                       /* 1, 2 or 3 */
     char domain[NTLM_NAME_MAX];     /* type 3 only, UTF-8 */
     char user[NTLM_NAME_MAX];       /* type 3 only, UTF-8 */
     char workstation[NTLM_NAME_MAX];/* type 3 only, UTF-8 */
     bool unicode;                   /* type 3 strings were UTF-16LE */
+    uint32_t flags;                 /* NegotiateFlags (types 2 and 3; type 1 too) */
+    /* type 2 */
+    char target_name[NTLM_NAME_MAX]; /* TargetName: the domain or server name */
+    /* type 2: TargetInfo; type 3: the AV pairs of the NTLMv2 blob */
+    bool has_av;
+    struct ntlm_av av;
+    /* type 3 */
+    size_t nt_len;                  /* NtChallengeResponse length: 24 is NTLMv1 */
+    size_t lm_len;
+    bool anonymous;                 /* empty user and empty NT response (MS-NLMP §3.2.5.1.2) */
+    bool has_blob;                  /* an NTLMv2 client challenge (blob) was read */
+    uint64_t blob_timestamp;        /* its TimeStamp (FILETIME) */
 };
 
 /* Inspect a raw NTLMSSP message. Returns 0 and fills info, or -1 when msg is
