@@ -119,6 +119,8 @@ enum evparse_result evparse_line(const char *p, size_t n, struct evrec *out)
     copy_member(root, "prompt", out->prompt, sizeof out->prompt);
     copy_member(root, "parent", out->parent, sizeof out->parent);
     copy_member(root, "hint", out->hint, sizeof out->hint);
+    copy_member(root, "reason", out->reason, sizeof out->reason);
+    copy_member(root, "browser", out->browser, sizeof out->browser);
 out:
     json_decref(root);
     return rc;

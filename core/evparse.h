@@ -27,6 +27,8 @@ struct evrec {
     char prompt[32];
     char parent[EVREC_URL_MAX];
     char hint[EVREC_HINT_MAX];
+    char reason[32];  /* SPEC §2a reason */
+    char browser[32]; /* SPEC §2b family/os */
 };
 
 enum evparse_result {
