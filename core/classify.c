@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "browser.h"
 #include "ntlm.h"
 #include "substatus.h"
 
@@ -506,11 +507,7 @@ static void hint_for_prompt(const struct event *ev, char *hint, size_t cap)
         hint_add(hint, cap, "; integrated logon is silent here, a prompt means it failed");
         break;
     case PROMPT_NOT_ALLOWLISTED:
-        hint_add(hint, cap,
-                 "; this browser logs on by itself only to hosts in its allowlist: add %s to "
-                 "its policy (AuthServerAllowlist, network.negotiate-auth.trusted-uris)",
-                 ev->host);
-        break;
+        break; /* browser_hint() names the browser and its policy */
     case PROMPT_NONE:
     case PROMPT_REJECTED:
         break;
@@ -561,6 +558,188 @@ static void build_hint(const struct event *ev, const char *path, char *hint, siz
     hint_for_prompt(ev, hint, cap);
 }
 
+/* ---- SPEC §2b: per-browser automatic logon and dialogs ------------------
+ * docs/BROWSERS.md cites the browsers' code for every rule here. */
+
+/* Will this browser log on to host by itself for an integrated scheme?
+ * - Chromium on Windows (URLSecurityManagerWin): AuthServerAllowlist alone
+ *   once it is set, else the zone policy (Local intranet logs on);
+ * - Chromium elsewhere (URLSecurityManagerAllowlist): only allowlisted hosts,
+ *   and only by Negotiate: its portable NTLM never uses default credentials;
+ * - Firefox: trusted-uris only (allow-non-fqdn is off by default);
+ * - IE, legacy Edge, Safari, anything on iOS, unknown: the KB's zone rule. */
+static enum event_prompt integrated_prompt(const struct classify_config *cfg,
+                                           const struct browser *b,
+                                           const struct challenge_set *set, const char *host,
+                                           bool intranet)
+{
+    bool listed = host[0] != '\0' && zone_is_listed(cfg->allowlist, host, strlen(host));
+    bool have_list = cfg->allowlist != NULL && zone_rules_count(cfg->allowlist) > 0;
+
+    if (browser_is_chromium(b)) {
+        if (b->os == BROWSER_OS_WINDOWS) {
+            if (have_list)
+                return listed ? PROMPT_SILENT : PROMPT_NOT_ALLOWLISTED;
+            return intranet ? PROMPT_SILENT : PROMPT_NOT_INTRANET;
+        }
+        return listed && challenge_offers(set, SCHEME_NEGOTIATE) ? PROMPT_SILENT
+                                                                 : PROMPT_NOT_ALLOWLISTED;
+    }
+    if (browser_is_gecko(b))
+        return listed ? PROMPT_SILENT : PROMPT_NOT_ALLOWLISTED;
+    return intranet ? PROMPT_SILENT : PROMPT_NOT_INTRANET;
+}
+
+/* SPEC §2 rule 4 prompt for an anonymous request, per browser. */
+static enum event_prompt anonymous_prompt(const struct classify_config *cfg,
+                                          const struct browser *b,
+                                          const struct challenge_set *set, const char *host,
+                                          bool intranet)
+{
+    if (offers_integrated(set))
+        return integrated_prompt(cfg, b, set, host, intranet);
+    return prompt_of(set, false);
+}
+
+/* Origin of url as "scheme://host:port" (default port filled in) into out.
+ * Returns 0, or -1 when url has no scheme or host, or out is too small. */
+static int origin_of(const char *url, char *out, size_t cap)
+{
+    char host[EVENT_SHORT_MAX];
+    const char *a, *rest;
+    size_t n;
+
+    if (url == NULL || classify_host_of_url(url, host, sizeof host) != 0 ||
+        !url_authority(url, &a, &n, &rest))
+        return -1;
+    const char *sep = strstr(url, "://");
+    if (sep == NULL || sep == url || (size_t)(sep - url) > 16)
+        return -1;
+    char scheme[17];
+    size_t sl = (size_t)(sep - url);
+    for (size_t i = 0; i < sl; i++)
+        scheme[i] = (url[i] >= 'A' && url[i] <= 'Z') ? (char)(url[i] - 'A' + 'a') : url[i];
+    scheme[sl] = '\0';
+    /* the port follows the host: after "]" for IPv6, else the last ':' */
+    const char *port = NULL;
+    size_t pl = 0;
+    const char *end = a + n;
+    const char *h = memchr(a, ']', n);
+    const char *from = h != NULL ? h : a;
+    for (const char *q = end; q > from; q--) {
+        if (q[-1] == ':') {
+            port = q;
+            pl = (size_t)(end - q);
+            break;
+        }
+        if (q[-1] == '@')
+            break;
+    }
+    const char *dflt = strcmp(scheme, "https") == 0 ? "443" : strcmp(scheme, "http") == 0 ? "80" : "";
+    int w = port != NULL && pl > 0
+                ? snprintf(out, cap, "%s://%s:%.*s", scheme, host, (int)pl, port)
+                : snprintf(out, cap, "%s://%s:%s", scheme, host, dflt);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
+}
+
+/* True when both origins can be read and differ (Firefox's mCrossOrigin). */
+static bool cross_origin(const char *url, const char *parent)
+{
+    char o1[EVENT_URL_MAX], o2[EVENT_URL_MAX];
+    if (origin_of(url, o1, sizeof o1) != 0 || origin_of(parent, o2, sizeof o2) != 0)
+        return false;
+    return strcmp(o1, o2) != 0;
+}
+
+static bool scheme_is(const char *url, const char *scheme)
+{
+    size_t n = strlen(scheme);
+    return url != NULL && strncasecmp(url, scheme, n) == 0 && strncmp(url + n, "://", 3) == 0;
+}
+
+/* Chromium's IsBannedCrossSiteAuth also bans a same-site image that is
+ * mixed content: an https page, an http image on a host that is not
+ * potentially trustworthy (localhost and loopback are). */
+static bool mixed_content(const char *url, const char *host, const char *parent)
+{
+    if (!scheme_is(parent, "https") || !scheme_is(url, "http"))
+        return false;
+    size_t n = strlen(host);
+    bool loopback = strcmp(host, "localhost") == 0 ||
+                    (n > 10 && strcmp(host + n - 10, ".localhost") == 0) ||
+                    strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+    return !loopback;
+}
+
+static bool cross_site(const char *host, const char *parent);
+
+/* Would this browser refuse to show the auth dialog for this embedded
+ * object? Chromium: images (not favicons) of another site, or mixed
+ * content. Firefox (network.auth.subresource-http-auth-allow 2 with
+ * subresource-img-cross-origin-http-auth-allow false): images of another
+ * origin. Others: the §2 cross-site image rule. */
+static bool dialog_blocked(const struct browser *b, const struct event *ev)
+{
+    if (ev->object != OBJECT_IMAGE)
+        return false;
+    if (browser_is_gecko(b))
+        return cross_origin(ev->url, ev->parent);
+    if (browser_is_chromium(b))
+        return cross_site(ev->host, ev->parent) || mixed_content(ev->url, ev->host, ev->parent);
+    return cross_site(ev->host, ev->parent);
+}
+
+static bool is_dialog(enum event_prompt p)
+{
+    return p == PROMPT_BASIC || p == PROMPT_DIGEST || p == PROMPT_NOT_INTRANET ||
+           p == PROMPT_NOT_ALLOWLISTED;
+}
+
+/* Append the browser's part of the hint: which browser, and which policy to
+ * change so that it logs on by itself. */
+static void browser_hint(const struct browser *b, const struct event *ev,
+                         const struct challenge_set *set, char *hint, size_t cap)
+{
+    bool negotiate = set != NULL && challenge_offers(set, SCHEME_NEGOTIATE);
+    bool other_box = set != NULL && (challenge_offers(set, SCHEME_NTLM) ||
+                                     challenge_offers(set, SCHEME_BASIC) ||
+                                     challenge_offers(set, SCHEME_DIGEST));
+
+    if (ev->prompt == PROMPT_NOT_ALLOWLISTED && browser_is_chromium(b)) {
+        if (b->os == BROWSER_OS_WINDOWS)
+            hint_add(hint, cap,
+                     "; %s uses only the AuthServerAllowlist policy once it is set (the Local "
+                     "intranet zone no longer counts): add %s to it and to promptcause.AuthAllowlist",
+                     ev->browser, ev->host);
+        else if (!negotiate)
+            hint_add(hint, cap,
+                     "; %s never logs on by itself with NTLM outside Windows, it always asks: "
+                     "offer Negotiate (Kerberos) and add %s to the AuthServerAllowlist policy",
+                     ev->browser, ev->host);
+        else
+            hint_add(hint, cap,
+                     "; %s logs on by itself only to hosts in the AuthServerAllowlist policy "
+                     "(unset means none): add %s to it and to promptcause.AuthAllowlist",
+                     ev->browser, ev->host);
+    } else if (ev->prompt == PROMPT_NOT_ALLOWLISTED && browser_is_gecko(b)) {
+        hint_add(hint, cap,
+                 "; %s logs on by itself only to hosts in network.negotiate-auth.trusted-uris "
+                 "(Negotiate) and network.automatic-ntlm-auth.trusted-uris (NTLM): add %s to them "
+                 "and to promptcause.AuthAllowlist%s",
+                 ev->browser, ev->host,
+                 strchr(ev->host, '.') == NULL && !zone_is_ip_literal(ev->host, strlen(ev->host))
+                     ? " (a dotless name also needs network.negotiate-auth.allow-non-fqdn)"
+                     : "");
+    } else if (ev->prompt == PROMPT_NOT_INTRANET && browser_is_chromium(b)) {
+        hint_add(hint, cap, "; %s follows the Windows zones, or the AuthServerAllowlist policy when it is set",
+                 ev->browser);
+    } else {
+        return;
+    }
+    if (ev->prompt == PROMPT_NOT_ALLOWLISTED && negotiate && !other_box)
+        hint_add(hint, cap, "; with Negotiate alone the browser shows the 401 page, no box");
+}
+
 /* ---- classify ----------------------------------------------------------- */
 
 /* True when url's host and parent's host are different sites (registrable
@@ -597,6 +776,12 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
     if (classify_host_of_url(in->url, ev->host, sizeof ev->host) != 0)
         ev->host[0] = '\0';
     url_path(in->url, path, sizeof path);
+
+    struct browser br;
+    browser_detect(in->user_agent, in->user_agent ? strlen(in->user_agent) : 0,
+                   in->sec_ch_ua_platform,
+                   in->sec_ch_ua_platform ? strlen(in->sec_ch_ua_platform) : 0, &br);
+    (void)browser_format(&br, ev->browser, sizeof ev->browser);
 
     bool intranet = false;
     if (ev->host[0] != '\0') {
@@ -639,16 +824,15 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
             ev->cause = CAUSE_PAGE_DENIED;
         if (handler != NULL)
             copy_text(ev->handler, sizeof ev->handler, handler);
-        ev->prompt = prompt_of(in->challenges, intranet);
-        /* Browsers refuse to show an auth dialog for a cross-site image; only
-         * a would-be dialog turns into "suppressed" (silent logon and "none"
-         * stay what they are). */
-        if (embedded && ev->object == OBJECT_IMAGE &&
-            (ev->prompt == PROMPT_BASIC || ev->prompt == PROMPT_DIGEST ||
-             ev->prompt == PROMPT_NOT_INTRANET) &&
-            cross_site(ev->host, ev->parent))
+        ev->prompt = anonymous_prompt(cfg, &br, in->challenges, ev->host, intranet);
+        /* Browsers refuse to show an auth dialog for some embedded objects
+         * (dialog_blocked); only a would-be dialog turns into "suppressed"
+         * (silent logon and "none" stay what they are). */
+        if (embedded && is_dialog(ev->prompt) && dialog_blocked(&br, ev))
             ev->prompt = PROMPT_SUPPRESSED;
     }
     build_hint(ev, path, ev->hint, sizeof ev->hint);
+    if (ev->cause != CAUSE_HANDSHAKE)
+        browser_hint(&br, ev, in->challenges, ev->hint, sizeof ev->hint);
     return 1;
 }

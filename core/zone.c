@@ -322,6 +322,20 @@ bool zone_is_intranet(const struct zone_rules *rules, const char *p, size_t n)
     return memchr(buf, '.', (size_t)len) == NULL;
 }
 
+bool zone_is_listed(const struct zone_rules *rules, const char *p, size_t n)
+{
+    char buf[ZONE_HOST_MAX];
+    uint8_t addr[16];
+
+    if (rules == NULL || p == NULL || n == 0)
+        return false;
+    long len = copy_host(p, n, buf, sizeof buf);
+    if (len <= 0)
+        return false;
+    int family = parse_ip(buf, addr);
+    return rules_match(rules, buf, (size_t)len, family, addr);
+}
+
 int zone_site_of(const char *p, size_t n, char *out, size_t cap)
 {
     char buf[ZONE_HOST_MAX];

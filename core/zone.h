@@ -40,6 +40,11 @@ bool zone_is_ip_literal(const char *p, size_t n);
  * PCRE2 match data gives false (Internet: the answer that over-reports). */
 bool zone_is_intranet(const struct zone_rules *rules, const char *p, size_t n);
 
+/* True when a rule of rules lists the host (p, n), without the dotless
+ * rule of zone_is_intranet: the AuthAllowlist question (SPEC §2b). rules may
+ * be NULL (false). Out of memory for PCRE2 match data gives false. */
+bool zone_is_listed(const struct zone_rules *rules, const char *p, size_t n);
+
 /* Write the site of host into out (cap bytes): its registrable domain by the
  * Public Suffix List, or the host itself (lower-cased) for a dotless name, an
  * IP literal, or a name that is itself a public suffix. Returns 0, or -1 when
