@@ -312,15 +312,16 @@ static int cfg_syslog(const char *directive, const char **argv, void *data)
                   v);
 }
 
-static int cfg_intranet(const char *directive, const char **argv, void *data)
+/* IntranetHosts and AuthAllowlist: the same patterns, the same messages,
+ * into their own rule set. Returns 1, or 0 after reject(). */
+static int add_host_patterns(struct zone_rules *rules, const char *directive, const char **argv)
 {
-    (void)data;
     char err[256];
     if (argv == NULL || argv[0] == NULL) {
         return reject(directive, argv, "expected one or more host patterns, got none");
     }
     for (size_t i = 0; argv[i] != NULL; i++) {
-        if (zone_rules_add(cur.intranet, argv[i], err, sizeof err) != 0) {
+        if (zone_rules_add(rules, argv[i], err, sizeof err) != 0) {
             if (strstr(err, argv[i]) != NULL) { /* the reason already quotes the pattern */
                 return reject(directive, argv, "%s", err);
             }
@@ -328,6 +329,18 @@ static int cfg_intranet(const char *directive, const char **argv, void *data)
         }
     }
     return 1;
+}
+
+static int cfg_intranet(const char *directive, const char **argv, void *data)
+{
+    (void)data;
+    return add_host_patterns(cur.intranet, directive, argv);
+}
+
+static int cfg_allowlist(const char *directive, const char **argv, void *data)
+{
+    (void)data;
+    return add_host_patterns(cur.allowlist, directive, argv);
 }
 
 static int cfg_handlers(const char *directive, const char **argv, void *data)
@@ -459,6 +472,7 @@ struct ci_conf_entry settings_conf_table[] = {
     { "EventLogDelay", NULL, cfg_event_log_delay, "Milliseconds an event line may wait under load to share a write" },
     { "Syslog", NULL, cfg_syslog, "off, or the syslog facility events are also sent to" },
     { "IntranetHosts", NULL, cfg_intranet, "Host patterns browsers treat as intranet (globs, /regex/, CIDR)" },
+    { "AuthAllowlist", NULL, cfg_allowlist, "Host patterns of the browsers' integrated-auth allowlist policy (as IntranetHosts)" },
     { "HandlerExtensions", NULL, cfg_handlers, "Script-mapped extensions (replace the default list)" },
     { "CorrelationWindow", NULL, cfg_window, "Seconds a page stays the parent of its objects" },
     { "StoreBytes", &cur.store_bytes, cfg_size, "Shared memory for the correlation store" },
@@ -479,6 +493,9 @@ static void free_held(void)
     free(cur.usernames_key_file);
     if (cur.intranet != NULL) {
         zone_rules_free(cur.intranet);
+    }
+    if (cur.allowlist != NULL) {
+        zone_rules_free(cur.allowlist);
     }
     memset(&cur, 0, sizeof cur);
 }
@@ -503,6 +520,10 @@ int settings_reset(const char *cfg_file)
         return -1;
     }
     cur.classify.intranet = cur.intranet;
+    if ((cur.allowlist = zone_rules_new()) == NULL) {
+        return -1;
+    }
+    cur.classify.allowlist = cur.allowlist;
     return 0;
 }
 

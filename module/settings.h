@@ -23,6 +23,7 @@ struct settings {
     unsigned event_log_delay_ms;  /* EventLogDelay: 0 writes each line at once */
     int syslog_facility;          /* LOG_LOCAL0 ...; -1: Syslog off */
     struct zone_rules *intranet;  /* IntranetHosts, never NULL after settings_reset */
+    struct zone_rules *allowlist; /* AuthAllowlist (SPEC §2b), never NULL after settings_reset */
     struct classify_config classify;
     bool handlers_set;            /* a HandlerExtensions line replaced the defaults */
     unsigned correlation_window;  /* seconds */

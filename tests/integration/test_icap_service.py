@@ -364,6 +364,8 @@ def hash_tests(res):
 BAD_CONFIGS = [
     ("UserNames maybe", [("UserNames", "maybe")], ["promptcause.UserNames", '"maybe"', "log, hash or off"]),
     ("IntranetHosts bad regex", [("IntranetHosts", "good.example /[/")], ["promptcause.IntranetHosts", "/[/"]),
+    ("AuthAllowlist bad network", [("AuthAllowlist", "*.corp.example 10.0.0.0/33")],
+     ["promptcause.AuthAllowlist", "10.0.0.0/33"]),
     ("CorrelationWindow 0", [("CorrelationWindow", "0")], ["promptcause.CorrelationWindow"]),
     ("StoreBytes 12Q", [("StoreBytes", "12Q")], ["promptcause.StoreBytes", "12Q"]),
     ("AnnotateResponse maybe", [("AnnotateResponse", "yes please")], ["promptcause.AnnotateResponse"]),
