@@ -7,6 +7,7 @@
  * size costs a dozen linear scans and no allocation. */
 #include "browser.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -194,4 +195,54 @@ bool browser_is_chromium(const struct browser *b)
 bool browser_is_gecko(const struct browser *b)
 {
     return b->family == BROWSER_FIREFOX && b->os != BROWSER_OS_IOS;
+}
+
+int browser_sample_user_agent(const struct browser *b, char *out, size_t cap)
+{
+    static const char *const platforms[] = {
+        [BROWSER_OS_OTHER] = "compatible",
+        [BROWSER_OS_WINDOWS] = "Windows NT 10.0; Win64; x64",
+        [BROWSER_OS_MACOS] = "Macintosh; Intel Mac OS X 10_15_7",
+        [BROWSER_OS_LINUX] = "X11; Linux x86_64",
+        [BROWSER_OS_CHROMEOS] = "X11; CrOS x86_64 14541.0.0",
+        [BROWSER_OS_ANDROID] = "Linux; Android 10; K",
+        [BROWSER_OS_IOS] = "iPhone; CPU iPhone OS 18_1 like Mac OS X",
+    };
+    static const char webkit[] = "AppleWebKit/537.36 (KHTML, like Gecko) ";
+    bool ios = b->os == BROWSER_OS_IOS;
+    const char *product = "";
+    const char *prefix = "";
+    switch (b->family) {
+    case BROWSER_EDGE:
+        prefix = webkit;
+        product = ios ? "EdgiOS/131.0.2903.92 Mobile/15E148 Safari/605.1.15"
+                      : b->legacy_edge ? "Chrome/70.0.3538.102 Safari/537.36 Edge/18.19045"
+                                       : "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
+        break;
+    case BROWSER_CHROME:
+        prefix = webkit;
+        product = ios ? "CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1"
+                      : "Chrome/131.0.0.0 Safari/537.36";
+        break;
+    case BROWSER_CHROMIUM:
+        prefix = webkit;
+        product = "Chromium/131.0.6778.85 Chrome/131.0.6778.85 Safari/537.36";
+        break;
+    case BROWSER_FIREFOX:
+        product = ios ? "AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/133.0 Mobile/15E148 Safari/605.1.15"
+                      : "Gecko/20100101 Firefox/133.0";
+        break;
+    case BROWSER_SAFARI:
+        product = "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+        break;
+    case BROWSER_IE:
+        product = "Trident/7.0; rv:11.0) like Gecko";
+        break;
+    case BROWSER_OTHER:
+        break;
+    }
+    const char *platform = (size_t)b->os < NOS ? platforms[b->os] : platforms[BROWSER_OS_OTHER];
+    int w = snprintf(out, cap, "Mozilla/5.0 (%s%s %s%s", platform,
+                     b->family == BROWSER_IE ? ";" : ")", prefix, product);
+    return w < 0 || (size_t)w >= cap ? -1 : 0;
 }

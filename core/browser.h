@@ -55,6 +55,12 @@ int browser_format(const struct browser *b, char *out, size_t cap);
  * Returns 0, or -1 when either part is not one of the names. */
 int browser_parse(const char *s, size_t n, struct browser *out);
 
+/* A typical User-Agent of that browser into out (cap bytes), one that
+ * browser_detect maps back to the same family and OS (the probe's
+ * --browser classifies "as that browser" with it). Returns 0, or -1 when out
+ * is too small. */
+int browser_sample_user_agent(const struct browser *b, char *out, size_t cap);
+
 const char *browser_family_name(enum browser_family family);
 const char *browser_os_name(enum browser_os os);
 

@@ -195,6 +195,29 @@ static void test_format_and_parse_round_trip(void **state)
     assert_string_equal(tiny, "");
 }
 
+/* The probe's --browser classifies with a sample User-Agent: each one must
+ * detect as the browser it stands for. */
+static void test_sample_user_agent_detects_as_itself(void **state)
+{
+    (void)state;
+    for (int f = BROWSER_OTHER; f <= BROWSER_IE; f++) {
+        for (int o = BROWSER_OS_OTHER; o <= BROWSER_OS_IOS; o++) {
+            struct browser want = { .family = (enum browser_family)f, .os = (enum browser_os)o };
+            struct browser got;
+            char ua[256], a[BROWSER_NAME_MAX], b[BROWSER_NAME_MAX];
+            assert_int_equal(browser_sample_user_agent(&want, ua, sizeof ua), 0);
+            browser_detect(ua, strlen(ua), NULL, 0, &got);
+            assert_int_equal(browser_format(&want, a, sizeof a), 0);
+            assert_int_equal(browser_format(&got, b, sizeof b), 0);
+            if (strcmp(a, b) != 0)
+                fail_msg("sample UA for %s detects as %s: %s", a, b, ua);
+        }
+    }
+    char tiny[8];
+    struct browser e = { .family = BROWSER_EDGE, .os = BROWSER_OS_WINDOWS };
+    assert_int_equal(browser_sample_user_agent(&e, tiny, sizeof tiny), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_length_bounds_the_scan),
         cmocka_unit_test(test_huge_and_garbage_user_agents),
         cmocka_unit_test(test_format_and_parse_round_trip),
+        cmocka_unit_test(test_sample_user_agent_detects_as_itself),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
