@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""bench_icap.py -- promptcause's ICAP benchmark: our service against srv_echo.
+"""bench_icap.py -- promptcause's ICAP benchmark: our service against srv_echo
+and against the do-nothing service (tests/bench/srv_null.c, `null`).
 
-Starts ONE c-icap that loads both c-icap's srv_echo (`echo`) and our module
-(`promptcause`, EventLog in a temp dir), so both services share the same
-server, threads and children. After a warm-up it runs tests/bench/icapload
+Starts ONE c-icap that loads c-icap's srv_echo (`echo`), the null service
+(`null`: 204 at preview, nothing else) and our module (`promptcause`,
+EventLog in a temp dir, MaxHtmlBytes set to the preview explicitly so the
+result does not depend on the shipped default), so all services share the
+same server, threads and children. --case picks the traffic (icapload
+--case: `401`, `type3`, `page`; repeatable, each case measured in turn). After a warm-up it runs tests/bench/icapload
 against each service in turn (order ABBA across rounds, so drift over the run
 hurts neither side), at the same concurrency, and prints req/s, latency and c-icap CPU per request per
 round plus the medians and the ratio ours/srv_echo. It also checks that no work
@@ -35,6 +39,11 @@ def parse_args():
     p.add_argument("--icapload", required=True, help="path of the built icapload")
     p.add_argument("--module", default=pcharness.MODULE, help="path of srv_promptcause.so")
     p.add_argument("--echo", default=pcharness.SRV_ECHO, help="path of c-icap's srv_echo.so")
+    p.add_argument("--null", help="path of the built srv_null.so (tests/bench); without it no null runs")
+    p.add_argument("--case", action="append", choices=("401", "type3", "page"),
+                   help="icapload --case (repeatable; default: 401)")
+    p.add_argument("--max-html-bytes", default="64512",
+                   help="promptcause.MaxHtmlBytes for the run (default 64512 = the preview)")
     p.add_argument("--rounds", type=int, default=4, help="measured rounds per service (default 4)")
     p.add_argument("--seconds", type=float, default=10.0, help="seconds per measured run (default 10)")
     p.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per service (default 3)")
@@ -59,6 +68,9 @@ def parse_args():
         p.error("rounds, seconds, conns, children and threads must be positive")
     # c-icap resolves a relative Service path against its ServicesDir, not our cwd
     a.icapload, a.module, a.echo = (os.path.abspath(x) for x in (a.icapload, a.module, a.echo))
+    if a.null:
+        a.null = os.path.abspath(a.null)
+    a.case = a.case or ["401"]
     return a
 
 
@@ -124,9 +136,12 @@ def write_conf(tmp, port, args):
         "DebugLevel 1",
         f"Service echo {args.echo}",
     ]
+    if args.null:
+        lines.append(f"Service null {args.null}")
     if not args.echo_only:
         lines.append(f"Service promptcause {args.module}")
         lines.append(f"promptcause.EventLog {events_path(tmp, args)}")
+        lines.append(f"promptcause.MaxHtmlBytes {args.max_html_bytes}")
         for d in args.directive:
             name, sep, value = d.partition("=")
             if not sep or not name:
@@ -156,12 +171,12 @@ class Bench:
                                 log_path=tmp.join("c-icap.out"))
         pcharness.wait_for_port(self.port, proc=self.proc, what="c-icap")
 
-    def run(self, service, seconds, label):
+    def run(self, service, seconds, label, case="401"):
         """One icapload run; returns its parsed JSON and records failed checks."""
         before = count_lines(self.events)
         argv = pinned(self.args.client_cpus) + [self.args.icapload, "--port", str(self.port), "--service", service,
                 "--conns", str(self.args.conns), "--duration", str(seconds),
-                "--seq-base", str(self.seq), "--label", label]
+                "--seq-base", str(self.seq), "--label", label, "--case", case]
         self.seq += 10_000_000  # distinct URLs for every run
         cpu0 = cicap_cpu_seconds(self.proc.pid)
         p = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
@@ -177,7 +192,13 @@ class Bench:
             self.failures.append(f"{label}: {r['errors']} ICAP errors: {p.stderr.strip()[:500]}")
         if self.proc.poll() is not None:
             self.failures.append(f"{label}: c-icap exited with {self.proc.returncode}")
-        if service == "promptcause":
+        r["case"] = case
+        if service == "promptcause" and case == "page":
+            time.sleep(0.2)
+            r["events"] = count_lines(self.events) - before
+            if r["events"]:
+                self.failures.append(f"{label}: {r['events']} event lines for 200 pages")
+        elif service == "promptcause":
             # the event log is written as answers go out; allow a moment for buffers
             want = before + r["ok"]
             pcharness.wait_for(lambda: count_lines(self.events) >= want, timeout=5.0)
@@ -189,7 +210,7 @@ class Bench:
             if r["x_prompt"] != r["ok"]:
                 self.failures.append(f"{label}: {r['ok']} answers but {r['x_prompt']} with X-Prompt-Cause")
         elif count_lines(self.events) != before:
-            self.failures.append(f"{label}: srv_echo runs changed the event log")
+            self.failures.append(f"{label}: {service} runs changed the event log")
         self.results.append(r)
         return r
 
@@ -206,6 +227,13 @@ def fmt_row(cols, widths):
     return "| " + " | ".join(str(c).rjust(w) for c, w in zip(cols, widths)) + " |"
 
 
+def rotate(seq, k):
+    """seq rotated left by k: round k starts with a different service, and
+    every service runs first, middle and last equally often."""
+    k %= len(seq)
+    return seq[k:] + seq[:k]
+
+
 def main():
     args = parse_args()
     for path, what in ((args.icapload, "icapload"), (args.echo, "srv_echo.so")):
@@ -213,36 +241,43 @@ def main():
             raise SystemExit(f"bench_icap: {what} not found at {path}")
     if not args.echo_only and not os.path.exists(args.module):
         raise SystemExit(f"bench_icap: module not found at {args.module} (build it, or use --echo-only)")
+    if args.null and not os.path.exists(args.null):
+        raise SystemExit(f"bench_icap: srv_null.so not found at {args.null}")
     if args.conns > args.threads:
         raise SystemExit(f"bench_icap: --conns {args.conns} exceeds --threads {args.threads}: "
                          "connections would queue in c-icap (see CICAP-NOTES, Under load)")
-    services = ["echo"] if args.echo_only else ["echo", "promptcause"]
+    services = ["echo"] + (["null"] if args.null else []) + ([] if args.echo_only else ["promptcause"])
 
     tmp = pcharness.TempDir(prefix="pc-bench-")
     procs = pcharness.Processes()
+    measured = {c: {s: [] for s in services} for c in args.case}
     try:
         b = Bench(args, tmp, procs)
         print(f"# c-icap: {args.children} child(ren) x {args.threads} threads, port {b.port}; "
               f"icapload: {args.conns} keep-alive connections, {args.seconds:g} s per run, "
-              f"{args.rounds} rounds, warm-up {args.warmup:g} s per service; {os.cpu_count()} CPUs",
+              f"{args.rounds} rounds, warm-up {args.warmup:g} s per service; {os.cpu_count()} CPUs; "
+              f"promptcause.MaxHtmlBytes {args.max_html_bytes}; cases {', '.join(args.case)}",
               flush=True)
-        if args.warmup > 0:
-            for s in services:
-                b.run(s, args.warmup, f"warmup-{s}")
-        measured = {s: [] for s in services}
-        widths = (5, 11, 9, 8, 8, 8, 6, 6, 10)
-        print(fmt_row(("round", "service", "req/s", "p50 ms", "p99 ms", "max ms", "204", "err", "c-icap µs"),
-                      widths))
+        widths = (5, 6, 11, 9, 8, 8, 8, 6, 6, 10)
+        print(fmt_row(("round", "case", "service", "req/s", "p50 ms", "p99 ms", "max ms", "204", "err",
+                       "c-icap µs"), widths))
         print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
-        for rnd in range(1, args.rounds + 1):
-            order = services if rnd % 2 else list(reversed(services))
-            for s in order:
-                r = b.run(s, args.seconds, f"round{rnd}-{s}")
-                measured[s].append(r)
-                share204 = f"{100 * r['icap_204'] / r['ok']:.0f}%" if r["ok"] else "-"
-                print(fmt_row((rnd, s, f"{r['rps']:.0f}", f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}",
-                               f"{r['max_ms']:.1f}", share204, r["errors"], f"{r['cicap_us_per_req']:.1f}"),
-                               widths), flush=True)
+        for case in args.case:
+            if args.warmup > 0:
+                for s in services:
+                    b.run(s, args.warmup, f"warmup-{case}-{s}", case)
+            for rnd in range(1, args.rounds + 1):
+                order = rotate(services, rnd - 1)
+                if rnd % 2 == 0:
+                    order.reverse()
+                for s in order:
+                    r = b.run(s, args.seconds, f"round{rnd}-{case}-{s}", case)
+                    r["round"] = rnd
+                    measured[case][s].append(r)
+                    share204 = f"{100 * r['icap_204'] / r['ok']:.0f}%" if r["ok"] else "-"
+                    print(fmt_row((rnd, case, s, f"{r['rps']:.0f}", f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}",
+                                   f"{r['max_ms']:.1f}", share204, r["errors"],
+                                   f"{r['cicap_us_per_req']:.1f}"), widths), flush=True)
         crashes = b.crashed_children()
         if crashes:
             b.failures.append("c-icap children died: " + "; ".join(crashes[:3]))
@@ -254,27 +289,38 @@ def main():
             except FileNotFoundError:
                 pass
 
-    summary = {s: {"rps_median": statistics.median(r["rps"] for r in rs),
-                   "p99_ms_median": statistics.median(r["p99_ms"] for r in rs),
-                   "p50_ms_median": statistics.median(r["p50_ms"] for r in rs),
-                   "cicap_us_median": statistics.median(r["cicap_us_per_req"] for r in rs)}
-               for s, rs in measured.items()}
-    print()
-    for s, m in summary.items():
-        print(f"{s:>12}: median {m['rps_median']:.0f} req/s, p50 {m['p50_ms_median']:.3f} ms, "
-              f"p99 {m['p99_ms_median']:.3f} ms, c-icap CPU {m['cicap_us_median']:.1f} µs per request")
+    summary = {}
     ratio = None
-    if "promptcause" in summary and summary["echo"]["rps_median"] > 0:
-        ratio = summary["promptcause"]["rps_median"] / summary["echo"]["rps_median"]
-        p99_ratio = (summary["promptcause"]["p99_ms_median"] / summary["echo"]["p99_ms_median"]
-                     if summary["echo"]["p99_ms_median"] else float("nan"))
-        cpu_ratio = summary["promptcause"]["cicap_us_median"] / summary["echo"]["cicap_us_median"]
-        print(f"ours/srv_echo: {ratio:.2f}x req/s, {p99_ratio:.2f}x p99, {cpu_ratio:.2f}x c-icap CPU per request "
-              f"(goal >= {GOAL_RATIO}x req/s: {'met' if ratio >= GOAL_RATIO else 'NOT met'})")
+    print()
+    for case, per in measured.items():
+        summary[case] = {s: {"rps_median": statistics.median(r["rps"] for r in rs),
+                             "p99_ms_median": statistics.median(r["p99_ms"] for r in rs),
+                             "p50_ms_median": statistics.median(r["p50_ms"] for r in rs),
+                             "cicap_us_median": statistics.median(r["cicap_us_per_req"] for r in rs)}
+                         for s, rs in per.items()}
+        for s, m in summary[case].items():
+            print(f"{case:>5} {s:>12}: median {m['rps_median']:.0f} req/s, p50 {m['p50_ms_median']:.3f} ms, "
+                  f"p99 {m['p99_ms_median']:.3f} ms, c-icap CPU {m['cicap_us_median']:.1f} µs per request")
+        if "promptcause" not in per:
+            continue
+        # ratios paired per round (same round, same machine state), then the median
+        for other in [x for x in ("echo", "null") if x in per]:
+            pr = [p["rps"] / o["rps"] for p, o in zip(per["promptcause"], per[other]) if o["rps"]]
+            cpu = [p["cicap_us_per_req"] / o["cicap_us_per_req"]
+                   for p, o in zip(per["promptcause"], per[other]) if o["cicap_us_per_req"]]
+            med = statistics.median(pr) if pr else float("nan")
+            summary[case][f"promptcause/{other}"] = {"rps_ratio_median": med, "rps_ratios": pr,
+                                                     "cpu_ratio_median": statistics.median(cpu) if cpu else None}
+            print(f"{case:>5} promptcause/{other}: {med:.2f}x req/s (per round: "
+                  f"{', '.join(f'{x:.2f}' for x in pr)}), "
+                  f"{statistics.median(cpu) if cpu else float('nan'):.2f}x c-icap CPU per request")
+            if case == "401" and other == "echo":
+                ratio = med
     total_events = sum(r.get("events", 0) for r in b.results)
-    if "promptcause" in summary:
+    if not args.echo_only:
         print(f"event log: {total_events} lines for "
-              f"{sum(r['ok'] for r in b.results if r['service'] == 'promptcause')} 401s sent to promptcause")
+              f"{sum(r['ok'] for r in b.results if r['service'] == 'promptcause' and r['case'] != 'page')} "
+              "401s sent to promptcause")
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"args": vars(args), "runs": b.results, "summary": summary, "ratio": ratio,

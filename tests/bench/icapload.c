@@ -3,6 +3,10 @@
  * Opens N keep-alive connections to one c-icap service and sends RESPMOD
  * requests that carry an HTTP 401 (small body sent whole in the preview, with
  * ieof), each connection as fast as it is answered, for a fixed time or count.
+ * --case picks the traffic: `401` (the default above), `type3` (a 401 to a
+ * request that carried an NTLM type-3 message: a rejected login), or `page`
+ * (a 200 text/html page of 100 KB: 64512 bytes in preview as Squid sends
+ * them, the rest after a 100 Continue when the service asks for it).
  * Every answer is read in full (204, or 200 with encapsulated headers and a
  * chunked body to its 0 chunk), so keep-alive holds for any service, srv_echo
  * included. Prints throughput and latency percentiles as one JSON line.
@@ -35,7 +39,9 @@
 #include <unistd.h>
 
 #define CONN_BUF 65536          /* one ICAP header block must fit */
-#define REQ_BUF 8192            /* one built request */
+#define REQ_BUF (8192 + PAGE_PREVIEW + 64) /* one built request (a page's preview) */
+#define PAGE_BYTES 102400       /* --case page: a 100 KB HTML page */
+#define PAGE_PREVIEW 64512      /* what Squid 5.7 sends of it in preview (promptcause's value) */
 #define IO_TIMEOUT_S 10         /* a silent server is an error, not a hang */
 
 /* One kind of 401 the load rotates through, so the service classifies more
@@ -95,7 +101,24 @@ struct options {
 	unsigned long per_conn;     /* requests per connection, 0 = timed */
 	int status;                 /* HTTP status inside the RESPMOD */
 	unsigned long seq_base;     /* lets rounds use distinct URLs */
+	int kase;                   /* CASE_* */
 };
+
+enum { CASE_401 = 0, CASE_TYPE3 = 1, CASE_PAGE = 2 };
+
+/* A syntactically complete NTLMSSP type-3 (AUTHENTICATE) message for
+ * CORP\alice on WS01 with dummy 24-byte LM/NT responses: what a browser sends
+ * as its last handshake step; the server refusing it is a rejected login. */
+static const char ntlm_type3[] =
+	"NTLM TlRMTVNTUAADAAAAGAAYAEAAAAAYABgAWAAAAAgACABwAAAACgAKAHgAAAAIAAgAggAAAAAAAACKAAAABYKI"
+	"ohERERERERERERERERERERERERERERERESIiIiIiIiIiIiIiIiIiIiIiIiIiIiIiIkMATwBSAFAAYQBsAGkAYwBl"
+	"AFcAUwAwADEA";
+
+/* --case page: the 100 KB page, built once in main (images, links and text,
+ * so a scanner has real work), and the continuation sent after a 100. */
+static char *page_body;
+static char *page_rest;         /* chunk of bytes PAGE_PREVIEW.. + 0 chunk */
+static size_t page_rest_len;
 
 /* Per-connection state; one per thread, nothing shared but the counters
  * summed after join and the stop flag. */
@@ -320,17 +343,63 @@ static int parse_encapsulated(const char *v, size_t n, unsigned long *last_off, 
 	return seen ? 0 : -1;
 }
 
+/* Fill page_body with a 100 KB HTML page (40 images and a stylesheet up
+ * front, then paragraphs with links and an image every 2 KiB or so) and
+ * page_rest with the chunk of its bytes after the preview plus the 0 chunk.
+ * Returns 0, or -1 when out of memory. */
+static int build_page(void)
+{
+	size_t n = 0;
+	int i = 0;
+	page_body = malloc(PAGE_BYTES + 1);
+	page_rest = malloc(PAGE_BYTES - PAGE_PREVIEW + 64);
+	if (!page_body || !page_rest)
+		return -1;
+	n += (size_t)snprintf(page_body, PAGE_BYTES + 1,
+			      "<!DOCTYPE html><html><head><title>Reports</title>"
+			      "<link rel=\"stylesheet\" href=\"/css/site.css\"></head><body>\n");
+	for (; i < 40; i++)
+		n += (size_t)snprintf(page_body + n, PAGE_BYTES + 1 - n,
+				      "<img src=\"/img/icon-%d.png\" alt=\"icon %d\">\n", i, i);
+	while (n + 300 < PAGE_BYTES) {
+		n += (size_t)snprintf(page_body + n, PAGE_BYTES + 1 - n,
+				      "<p>Quarterly figures for unit %d are in <a href=\"/reports/%d.html\">"
+				      "report %d</a>; lorem ipsum dolor sit amet, consectetur adipiscing "
+				      "elit, sed do eiusmod tempor.</p>\n%s",
+				      i, i, i, i % 8 == 0 ? "<img src=\"/img/chart.png\" alt=\"\">\n" : "");
+		i++;
+	}
+	while (n < PAGE_BYTES - 15)
+		page_body[n++] = ' ';
+	memcpy(page_body + n, "</body></html>\n", 16);  /* ends at PAGE_BYTES, NUL after */
+	n += 15;
+	if (n != PAGE_BYTES)
+		return -1;
+	page_rest_len = (size_t)sprintf(page_rest, "%x\r\n", PAGE_BYTES - PAGE_PREVIEW);
+	memcpy(page_rest + page_rest_len, page_body + PAGE_PREVIEW, PAGE_BYTES - PAGE_PREVIEW);
+	page_rest_len += PAGE_BYTES - PAGE_PREVIEW;
+	memcpy(page_rest + page_rest_len, "\r\n0\r\n\r\n", 7);
+	page_rest_len += 7;
+	return 0;
+}
+
 /* Build one RESPMOD request for sequence number seq into w->req.
  * Returns its length, or 0 if it does not fit (a bug, not a load condition). */
 static size_t build_request(struct worker *w, unsigned long seq)
 {
 	const struct options *o = w->opt;
-	const struct scenario *s = &scenarios[seq % N_SCENARIOS];
-	char tag[48], path[160], reqh[2048], resh[1024], extra[512];
+	/* type3: always the intranet page offering Negotiate + NTLM; page: the
+	 * same host, a document fetch answered 200 */
+	const struct scenario *s = &scenarios[o->kase == CASE_401 ? seq % N_SCENARIOS : 0];
+	char tag[48], path[160], reqh[2048], resh[1024], extra[768];
 	int reqlen, reslen, n;
-	size_t bodylen = sizeof body_401 - 1;
-	const char *reason = o->status == 401 ? "Unauthorized" :
-			     o->status == 407 ? "Proxy Authentication Required" : "OK";
+	int status = o->kase == CASE_PAGE ? 200 : o->status;
+	size_t bodylen = o->kase == CASE_PAGE ? PAGE_BYTES : sizeof body_401 - 1;
+	size_t preview = o->kase == CASE_PAGE ? PAGE_PREVIEW : bodylen;
+	const char *body = o->kase == CASE_PAGE ? page_body : body_401;
+	const char *authz = o->kase == CASE_TYPE3 ? ntlm_type3 : s->authorization;
+	const char *reason = status == 401 ? "Unauthorized" :
+			     status == 407 ? "Proxy Authentication Required" : "OK";
 
 	snprintf(tag, sizeof tag, "%d-%lu", w->index, seq);
 	snprintf(path, sizeof path, "%s%s%s", s->path_head, tag, s->path_tail);
@@ -343,8 +412,8 @@ static size_t build_request(struct worker *w, unsigned long seq)
 	if (s->referer_path)
 		n += snprintf(extra + n, sizeof extra - (size_t)n, "Referer: http://%s%s\r\n",
 			      s->host, s->referer_path);
-	if (s->authorization)
-		snprintf(extra + n, sizeof extra - (size_t)n, "Authorization: %s\r\n", s->authorization);
+	if (authz)
+		snprintf(extra + n, sizeof extra - (size_t)n, "Authorization: %s\r\n", authz);
 
 	reqlen = snprintf(reqh, sizeof reqh,
 			  "GET http://%s%s HTTP/1.1\r\n"
@@ -366,8 +435,9 @@ static size_t build_request(struct worker *w, unsigned long seq)
 			  "Date: Wed, 25 Nov 2026 12:00:00 GMT\r\n"
 			  "Content-Length: %zu\r\n"
 			  "\r\n",
-			  o->status, reason,
-			  o->status == 407 ? "Proxy-Authenticate: Basic realm=\"proxy\"\r\n" : s->challenges,
+			  status, reason,
+			  status == 407 ? "Proxy-Authenticate: Basic realm=\"proxy\"\r\n" :
+			  status == 401 ? s->challenges : "",
 			  bodylen);
 	if (reqlen < 0 || reslen < 0 || (size_t)reqlen >= sizeof reqh || (size_t)reslen >= sizeof resh)
 		return 0;
@@ -380,11 +450,12 @@ static size_t build_request(struct worker *w, unsigned long seq)
 		     "Encapsulated: req-hdr=0, res-hdr=%d, res-body=%d\r\n"
 		     "\r\n"
 		     "%s%s"
-		     "%zx\r\n%s\r\n"
-		     "0; ieof\r\n\r\n",
+		     "%zx\r\n%.*s\r\n"
+		     "%s\r\n\r\n",
 		     o->host, o->port, o->service, o->host, o->port,
 		     (w->index >> 16) & 255, (w->index >> 8) & 255, (w->index & 255) + 1,
-		     bodylen, reqlen, reqlen + reslen, reqh, resh, bodylen, body_401);
+		     preview, reqlen, reqlen + reslen, reqh, resh, preview, (int)preview, body,
+		     preview == bodylen ? "0; ieof" : "0");
 	if (n < 0 || n >= REQ_BUF)
 		return 0;
 	return (size_t)n;
@@ -422,6 +493,7 @@ static int transact(struct worker *w, size_t reqlen, int *close_after)
 	unsigned long last_off = 0;
 	int chunked = 0;
 	ssize_t r;
+	int continued = 0;
 
 	*close_after = 0;
 	if (send_all(w->fd, w->req, reqlen) < 0) {
@@ -439,6 +511,7 @@ static int transact(struct worker *w, size_t reqlen, int *close_after)
 			return TX_FAIL;
 		}
 	}
+again:
 	hend = conn_find(w, "\r\n\r\n", 4);
 	if (hend < 0) {
 		worker_err(w, "no complete ICAP header block");
@@ -457,8 +530,18 @@ static int transact(struct worker *w, size_t reqlen, int *close_after)
 		w->xprompt++;
 	v = header_value(h, (size_t)hend, "Encapsulated", &vlen);
 	if (status == 100) {
-		worker_err(w, "100 Continue after ieof");
-		return TX_FAIL;
+		if (w->opt->kase != CASE_PAGE || continued) {
+			worker_err(w, "100 Continue after ieof");
+			return TX_FAIL;
+		}
+		/* the service reads on: send the rest of the page, then its answer */
+		w->start += (size_t)hend;
+		continued = 1;
+		if (send_all(w->fd, page_rest, page_rest_len) < 0) {
+			worker_err(w, "send: %s", strerror(errno));
+			return TX_FAIL;
+		}
+		goto again;
 	}
 	if (v && parse_encapsulated(v, vlen, &last_off, &chunked) < 0) {
 		worker_err(w, "bad Encapsulated: %.*s", (int)vlen, v);
@@ -603,6 +686,8 @@ static void usage(FILE *f)
 		"  --duration S       seconds to run (default 10)\n"
 		"  --requests N       requests per connection instead of a duration\n"
 		"  --status CODE      HTTP status inside the RESPMOD: 401 (default), 407, 200\n"
+		"  --case NAME        401 (default: four 401 kinds), type3 (401 to an NTLM\n"
+		"                     type-3 login), page (200 text/html, 100 KB, 64512 in preview)\n"
 		"  --seq-base N       first URL sequence number (distinct URLs per run)\n"
 		"  --label TEXT       copied into the JSON output\n"
 		"Prints one JSON line: requests, ok, errors, rps, p50/p90/p99/max in ms.\n"
@@ -635,10 +720,11 @@ int main(int argc, char **argv)
 		{ "status", required_argument, NULL, 'S' },
 		{ "seq-base", required_argument, NULL, 'b' },
 		{ "label", required_argument, NULL, 'l' },
+		{ "case", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct options o = { "127.0.0.1", 0, NULL, "", 8, 10.0, 0, 401, 0 };
+	struct options o = { "127.0.0.1", 0, NULL, "", 8, 10.0, 0, 401, 0, CASE_401 };
 	struct worker *ws;
 	struct sockaddr_in addr;
 	uint32_t *all;
@@ -666,12 +752,28 @@ int main(int argc, char **argv)
 		case 'S': o.status = (int)parse_ul("status", optarg, 100, 599); break;
 		case 'b': o.seq_base = parse_ul("seq-base", optarg, 0, 1UL << 40); break;
 		case 'l': o.label = optarg; break;
+		case 'C':
+			if (strcmp(optarg, "401") == 0)
+				o.kase = CASE_401;
+			else if (strcmp(optarg, "type3") == 0)
+				o.kase = CASE_TYPE3;
+			else if (strcmp(optarg, "page") == 0)
+				o.kase = CASE_PAGE;
+			else {
+				fprintf(stderr, "icapload: --case is 401, type3 or page: %s\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || !o.port || !o.service || !*o.service) {
 		usage(stderr);
+		return 2;
+	}
+	if (o.kase == CASE_PAGE && build_page() < 0) {
+		fprintf(stderr, "icapload: out of memory\n");
 		return 2;
 	}
 	memset(&addr, 0, sizeof addr);
