@@ -773,6 +773,8 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
     copy_text(ev->client, sizeof ev->client, in->client);
     copy_text(ev->method, sizeof ev->method, in->method);
     copy_text(ev->url, sizeof ev->url, in->url);
+    /* SPEC §3 connection: the client connection as Squid reports it (§7). */
+    copy_text(ev->connection, sizeof ev->connection, in->client_connection);
     if (classify_host_of_url(in->url, ev->host, sizeof ev->host) != 0)
         ev->host[0] = '\0';
     url_path(in->url, path, sizeof path);

@@ -177,6 +177,11 @@ int request_view_build(ci_request_t *req, int status, const char *body, size_t b
     in->sec_fetch_dest = header_value(rq, "Sec-Fetch-Dest");
     in->sec_fetch_mode = header_value(rq, "Sec-Fetch-Mode");
     in->accept = header_value(rq, "Accept");
+    in->user_agent = header_value(rq, "User-Agent");
+    in->sec_ch_ua_platform = header_value(rq, "Sec-CH-UA-Platform");
+    /* SPEC §7: Squid's adaptation_meta lines arrive as ICAP request headers. */
+    in->client_connection = header_value(req->request_header, "X-Client-Connection");
+    in->server_connection = header_value(req->request_header, "X-Server-Connection");
     in->body = body;
     in->body_len = body != NULL ? body_len : 0;
     in->html_parent = NULL;

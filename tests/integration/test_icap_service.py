@@ -75,6 +75,17 @@ def get(url, extra=""):
     return f"GET {url} HTTP/1.1\nHost: {host}\nUser-Agent: Mozilla/5.0\n{extra}"
 
 
+def get_ua(url, ua, extra=""):
+    host = url.split("/")[2]
+    return f"GET {url} HTTP/1.1\nHost: {host}\nUser-Agent: {ua}\n{extra}"
+
+
+CHROME_LINUX = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/131.0.0.0 Safari/537.36")
+EDGE_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0")
+
+
 def r401(*challenges, status="401 Unauthorized", header="WWW-Authenticate", length=None):
     lines = [f"HTTP/1.1 {status}", "Content-Type: text/html"]
     lines += [f"{header}: {c}" for c in challenges]
@@ -149,6 +160,16 @@ CASES = [
     case("Basic credentials refused: user before the colon, never the password",
          get(f"{I}/app/", f"{DOC}Authorization: Basic {b64(b'bob:s3cret-pw')}\n"), r401('Basic realm="x"'),
          event=dict(cause="credentials-rejected", prompt="rejected", auth_sent="basic", user="bob")),
+    case("SPEC §2b: Chrome on Linux, integrated auth to a dotless host not in AuthAllowlist: not-allowlisted",
+         get_ua(f"{I}/app/", CHROME_LINUX, DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="not-allowlisted", browser="chrome/linux")),
+    case("SPEC §2b: Edge on Windows, same host: silent (Local intranet zone)",
+         get_ua(f"{I}/app/", EDGE_WINDOWS, DOC), r401(*NEG_NTLM),
+         event=dict(cause="page-denied", prompt="silent", browser="edge/windows")),
+    case("SPEC §7: X-Client-Connection from Squid's adaptation_meta becomes the event's connection",
+         get(f"{I}/conn/", DOC), r401('Basic realm="x"'),
+         event=dict(cause="page-denied", prompt="basic", connection="127.0.0.1:50123"),
+         icap_headers={"X-Client-Connection": "127.0.0.1:50123", "X-Server-Connection": "127.0.0.1:40000"}),
     case("proxy user from X-Authenticated-User", get(f"{I}/x/", DOC), r401('Basic realm="x"'),
          event=dict(cause="page-denied", prompt="basic", user="carol"), icap_headers={"X-Authenticated-User": "carol"}),
     case("407 from a parent proxy: proxy-auth, Basic",
