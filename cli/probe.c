@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "event.h"
 #include "htmlscan.h"
+#include "browser.h"
 #include "linkset.h"
 #include "probe.h"
 #include "urlres.h"
@@ -31,6 +32,7 @@
 
 static const char probe_help[] =
     "usage: promptcause probe [--json] [--proxy URL] [--intranet PATTERN]...\n"
+    "                         [--browser FAMILY/OS] [--allowlist PATTERN]...\n"
     "                         [--timeout S] [--max-time S] [--jobs N] URL...\n"
     "\n"
     "Fetch each page anonymously (following redirects), find the objects it\n"
@@ -45,6 +47,13 @@ static const char probe_help[] =
     "                      https_proxy, all_proxy and no_proxy variables)\n"
     "  --intranet PATTERN  a host the browsers treat as Local intranet, as\n"
     "                      IntranetHosts: glob, /regex/ or CIDR; repeatable\n"
+    "  --browser FAMILY/OS classify as this browser would (SPEC §2b; default\n"
+    "                      edge/windows): FAMILY edge, chrome, chromium, firefox,\n"
+    "                      safari, ie, other; OS windows, macos, linux, chromeos,\n"
+    "                      android, ios, other. The User-Agent sent stays probe's\n"
+    "  --allowlist PATTERN a host of the browsers' integrated-auth allowlist\n"
+    "                      (AuthServerAllowlist, trusted-uris), as AuthAllowlist;\n"
+    "                      repeatable\n"
     "  --timeout S         seconds per request (default 10)\n"
     "  --max-time S        seconds per page, its objects included (default 60)\n"
     "  --jobs N            objects fetched at once (default 8, at most 64)\n"
@@ -54,7 +63,7 @@ static const char probe_help[] =
     "\n"
     "Objects are asked with HEAD, and with GET when HEAD gives 400, 401, 405,\n"
     "407 or 501. A prompt is expected when a 401/407 gives prompt basic, digest,\n"
-    "not-intranet or rejected (not none, silent or suppressed).\n"
+    "not-intranet, not-allowlisted or rejected (not none, silent or suppressed).\n"
     "Exit 0: no prompt expected; 1: a prompt expected; 2: bad usage, or a page\n"
     "that could not be fetched or did not answer 2xx/401/407.\n";
 
@@ -62,6 +71,8 @@ struct probe_run {
     struct probe_opts opts;
     struct classify_config cfg;
     struct zone_rules *intranet;
+    struct zone_rules *allowlist;
+    char user_agent[256]; /* sample User-Agent of --browser, classified with */
     int json;
     size_t events, prompts, failed;
 };
@@ -256,7 +267,7 @@ static double wall_now(void)
 static int prompt_expected(enum event_prompt p)
 {
     return p == PROMPT_BASIC || p == PROMPT_DIGEST || p == PROMPT_NOT_INTRANET ||
-           p == PROMPT_REJECTED;
+           p == PROMPT_NOT_ALLOWLISTED || p == PROMPT_REJECTED;
 }
 
 /* Classify it (a response to a request with no credentials) as the service
@@ -290,6 +301,7 @@ static int classify_item(struct probe_run *r, const struct probe_item *it, const
         .body_len = it->body_len,
         .html_parent = parent,
         .html_object = parent ? it->type : OBJECT_UNKNOWN,
+        .user_agent = r->user_agent,
     };
     return classify(&r->cfg, &in, ev);
 }
@@ -498,6 +510,8 @@ int probe_main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"proxy", required_argument, NULL, 'p'},
         {"intranet", required_argument, NULL, 'i'},
+        {"browser", required_argument, NULL, 'b'},
+        {"allowlist", required_argument, NULL, 'a'},
         {"timeout", required_argument, NULL, 't'},
         {"max-time", required_argument, NULL, 'm'},
         {"jobs", required_argument, NULL, 'J'},
@@ -518,6 +532,13 @@ int probe_main(int argc, char **argv)
     if (r.intranet == NULL)
         return cli_fail("probe", "out of memory");
     r.cfg.intranet = r.intranet;
+    r.allowlist = zone_rules_new();
+    if (r.allowlist == NULL) {
+        zone_rules_free(r.intranet);
+        return cli_fail("probe", "out of memory");
+    }
+    r.cfg.allowlist = r.allowlist;
+    struct browser br = { .family = BROWSER_EDGE, .os = BROWSER_OS_WINDOWS };
 
     opterr = 0;
     optind = 1;
@@ -536,6 +557,19 @@ int probe_main(int argc, char **argv)
         case 'i':
             if (zone_rules_add(r.intranet, optarg, err, sizeof err) < 0) {
                 cli_fail("probe", "--intranet %s: %s", optarg, err);
+                goto out;
+            }
+            break;
+        case 'a':
+            if (zone_rules_add(r.allowlist, optarg, err, sizeof err) < 0) {
+                cli_fail("probe", "--allowlist %s: %s", optarg, err);
+                goto out;
+            }
+            break;
+        case 'b':
+            if (browser_parse(optarg, strlen(optarg), &br) < 0) {
+                cli_fail("probe", "--browser needs FAMILY/OS (edge|chrome|chromium|firefox|safari|"
+                         "ie|other / windows|macos|linux|chromeos|android|ios|other): %s", optarg);
                 goto out;
             }
             break;
@@ -580,12 +614,17 @@ int probe_main(int argc, char **argv)
             if (optopt != 0)
                 cli_fail("probe", "--%s needs a value (try --help)",
                          optopt == 'p' ? "proxy" : optopt == 'i' ? "intranet"
+                                      : optopt == 'b' ? "browser" : optopt == 'a' ? "allowlist"
                                       : optopt == 't' ? "timeout" : optopt == 'm' ? "max-time"
                                       : optopt == 'J' ? "jobs" : "connect-to");
             else
                 cli_fail("probe", "unknown option '%s' (try --help)", argv[optind - 1]);
             goto out;
         }
+    }
+    if (browser_sample_user_agent(&br, r.user_agent, sizeof r.user_agent) < 0) {
+        cli_fail("probe", "internal error: User-Agent buffer too small");
+        goto out;
     }
     if (optind >= argc) {
         cli_fail("probe", "missing URL (try --help)");
@@ -625,5 +664,6 @@ out:
         probe_fetch_cleanup();
     curl_slist_free_all(connect_to);
     zone_rules_free(r.intranet);
+    zone_rules_free(r.allowlist);
     return rc;
 }

@@ -187,6 +187,40 @@ def run_cases(p, srv):
     check(rc == 2 and "--intranet" in err, "a bad --intranet pattern: exit 2 naming the option",
           f"rc={rc} {err}")
 
+    # --- SPEC §2b: --browser and --allowlist (docs/BROWSERS.md)
+    page, obj = "http://web.corp.example/integrated.html", "http://web.corp.example/ntlm/app.js"
+    rc, ev, err, _ = p.json(page)
+    e = by_url(ev).get(obj, {})
+    check(e.get("browser") == "edge/windows", "default --browser is edge/windows", f"{e}")
+    rc, ev, err, _ = p.json("--browser", "chrome/linux", "--intranet", "*.corp.example", page)
+    e = by_url(ev).get(obj, {})
+    check(rc == 1 and e.get("prompt") == "not-allowlisted" and e.get("browser") == "chrome/linux"
+          and "AuthServerAllowlist" in (e.get("hint") or ""),
+          "chrome/linux without --allowlist: not-allowlisted even for an intranet host, exit 1",
+          f"rc={rc} {ev} {err}")
+    rc, ev, err, _ = p.json("--browser", "chrome/linux", "--allowlist", "*.corp.example", page)
+    e = by_url(ev).get(obj, {})
+    check(rc == 0 and e.get("prompt") == "silent", "chrome/linux with --allowlist: silent, exit 0",
+          f"rc={rc} {ev} {err}")
+    rc, ev, err, _ = p.json("--browser", "edge/windows", "--allowlist", "other.example",
+                            "--intranet", "*.corp.example", page)
+    e = by_url(ev).get(obj, {})
+    check(rc == 1 and e.get("prompt") == "not-allowlisted",
+          "edge/windows: once an allowlist is set, the intranet zone no longer counts",
+          f"rc={rc} {ev} {err}")
+    rc, ev, err, _ = p.json("--browser", "firefox/macos", page)
+    e = by_url(ev).get(obj, {})
+    check(rc == 1 and e.get("prompt") == "not-allowlisted" and e.get("browser") == "firefox/macos"
+          and "trusted-uris" in (e.get("hint") or ""), "firefox/macos: not-allowlisted naming trusted-uris",
+          f"rc={rc} {ev} {err}")
+    for bad in ("opera/linux", "chrome", "chrome/beos"):
+        rc, _, err, _ = p.run("--browser", bad, "http://intranet/clean.html")
+        check(rc == 2 and "--browser" in err and len(err.strip().splitlines()) == 1,
+              f"--browser {bad}: exit 2 with one line naming the option", f"rc={rc} {err}")
+    rc, _, err, _ = p.run("--allowlist", "10.0.0.0/33", "http://intranet/clean.html")
+    check(rc == 2 and "--allowlist" in err, "a bad --allowlist pattern: exit 2 naming the option",
+          f"rc={rc} {err}")
+
     # --- redirects: page and object
     rc, ev, err, _ = p.json("http://intranet/redirect?to=/docs/rel.html")
     e = by_url(ev).get("http://intranet/docs/img.shtml")
