@@ -31,7 +31,7 @@
  * ~100 writes a second instead of 30,000 (docs/BENCHMARKS.md). */
 #define DEFAULT_EVENT_LOG_DELAY_MS 10u
 #define DEFAULT_STORE_BYTES (16u * 1024u * 1024u)
-#define DEFAULT_MAX_HTML_BYTES (1024u * 1024u)
+#define DEFAULT_MAX_HTML_BYTES 64512u /* the ICAP preview (SPEC §5): every page answered 204 in preview */
 #define HANDLER_NAME_MAX 32
 #define KEY_MIN 16
 #define KEY_MAX 32

@@ -53,7 +53,7 @@ def main():
         procs = H.Processes()
         origin = O.start_origin()
         try:
-            icap = cicap.start_cicap(tmp, procs, [("AnnotateResponse", annotate)], extra_conf="Timeout 10",
+            icap = cicap.start_cicap(tmp, procs, [("AnnotateResponse", annotate), ("MaxHtmlBytes", "1M")], extra_conf="Timeout 10",
                                      children=2)
             sq = S.start_squid(tmp, procs, icap.port, origin.server_port, ["intranet"])
             cases = [(f"http://intranet/malformed/b{n}.html?size={n}", 401, O.malformed_body(n)) for n in SIZES_401]

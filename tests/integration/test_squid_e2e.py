@@ -334,8 +334,9 @@ def main():
         return H.SKIP
 
     failures = []
-    # Run 1: defaults (LogHandshakes off) plus a listed dotted intranet host.
-    chain = Chain(cicap, [("IntranetHosts", "*.corp.example.test")])
+    # Run 1: defaults (LogHandshakes off) plus a listed dotted intranet host, and
+    # MaxHtmlBytes above the preview so the big page is read on and echoed.
+    chain = Chain(cicap, [("IntranetHosts", "*.corp.example.test"), ("MaxHtmlBytes", "1M")])
     try:
         table = scenarios(chain.origin.server_port)
         events = run(chain, cicap, table, failures)
@@ -353,7 +354,7 @@ def main():
     # Run 2: LogHandshakes on -- the type-2 step is an event of its own; and
     # AnnotateResponse on -- the 401/407 the client gets carries X-Prompt-Cause
     # while its body (echoed by the service) stays byte-identical.
-    chain = Chain(cicap, [("LogHandshakes", "on"), ("AnnotateResponse", "on")])
+    chain = Chain(cicap, [("LogHandshakes", "on"), ("AnnotateResponse", "on"), ("MaxHtmlBytes", "1M")])
     try:
         table = [t for t in scenarios(chain.origin.server_port)
                  if t[0].split(":")[0] in ("handshake", "credentials-rejected", "malformed challenge",
