@@ -1,10 +1,14 @@
 /* ntlm.c -- read NTLMSSP messages (MS-NLMP §2.2) and SPNEGO tokens (RFC 4178).
  *
- * A proxy only needs the message type and, for a type-3 AUTHENTICATE, the
- * domain, user and workstation, which end up in logs. So every security
- * buffer is bounds-checked before use, names are converted to UTF-8 with
- * invalid sequences replaced and control characters masked, and the DER
- * reader is an iterative walk over a fixed shape, never a recursive decoder. */
+ * SPEC §2a explains a failed integrated logon from what the handshake shows:
+ * the server's type-2 (target name and type, its TargetInfo AV pairs), and
+ * the client's type-3 (domain, user, workstation, the NT response's length
+ * and, for NTLMv2, the AV pairs the client copied into its blob, with
+ * MsvAvChannelBindings and MsvAvTargetName). Every security buffer and AV
+ * pair is bounds-checked before use, names are converted to UTF-8 with
+ * invalid sequences replaced and control characters masked, nothing secret
+ * (challenge, proofs, session key) is copied out, and the DER reader is an
+ * iterative walk over a fixed shape, never a recursive decoder. */
 #include "ntlm.h"
 
 #include <string.h>
@@ -126,11 +130,203 @@ static int read_secbuf(const uint8_t *msg, size_t n, size_t at, bool unicode, ch
     return 0;
 }
 
+/* ---- AV pairs (MS-NLMP §2.2.2.1) -------------------------------------------- */
+
+enum {
+    AV_EOL = 0,
+    AV_NB_COMPUTER = 1,
+    AV_NB_DOMAIN = 2,
+    AV_DNS_COMPUTER = 3,
+    AV_DNS_DOMAIN = 4,
+    AV_DNS_TREE = 5,
+    AV_FLAGS = 6,
+    AV_TIMESTAMP = 7,
+    AV_TARGET_NAME = 9,
+    AV_CHANNEL_BINDINGS = 10,
+};
+
+/* Copy a UTF-16LE AV value into a name field, keeping the first occurrence
+ * (a repeated pair cannot overwrite what an earlier one said). An odd last
+ * byte is dropped. */
+static void av_name(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+    struct u8out o = {out, cap, 0, false};
+
+    if (out[0] != '\0')
+        return;
+    utf16le_to_utf8(p, n, &o);
+}
+
+/* Walk the AV pair list p[0..n) into av. Stops at MsvAvEOL (av->complete) or
+ * at the first pair whose length runs past n, keeping what came before: the
+ * list is bounded by n, so a list that never ends cannot loop. Fixed-size
+ * values (flags, timestamp, channel bindings) of the wrong size are ignored. */
+static void av_parse(const uint8_t *p, size_t n, struct ntlm_av *av)
+{
+    size_t pos = 0;
+
+    memset(av, 0, sizeof *av);
+    while (n - pos >= 4) {
+        unsigned id = le16(p + pos);
+        size_t len = le16(p + pos + 2);
+        const uint8_t *v = p + pos + 4;
+
+        if (len > n - pos - 4)
+            return; /* lying length: incomplete */
+        pos += 4 + len;
+        switch (id) {
+        case AV_EOL:
+            av->complete = true;
+            return;
+        case AV_NB_COMPUTER:
+            av_name(v, len, av->nb_computer, sizeof av->nb_computer);
+            break;
+        case AV_NB_DOMAIN:
+            av_name(v, len, av->nb_domain, sizeof av->nb_domain);
+            break;
+        case AV_DNS_COMPUTER:
+            av_name(v, len, av->dns_computer, sizeof av->dns_computer);
+            break;
+        case AV_DNS_DOMAIN:
+            av_name(v, len, av->dns_domain, sizeof av->dns_domain);
+            break;
+        case AV_DNS_TREE:
+            av_name(v, len, av->dns_tree, sizeof av->dns_tree);
+            break;
+        case AV_TARGET_NAME:
+            av_name(v, len, av->target_name, sizeof av->target_name);
+            break;
+        case AV_FLAGS:
+            if (len == 4 && !av->has_flags) {
+                av->has_flags = true;
+                av->av_flags = le32(v);
+            }
+            break;
+        case AV_TIMESTAMP:
+            if (len == 8 && !av->has_timestamp) {
+                av->has_timestamp = true;
+                av->timestamp = (uint64_t)le32(v) | ((uint64_t)le32(v + 4) << 32);
+            }
+            break;
+        case AV_CHANNEL_BINDINGS:
+            if (len == 16 && !av->has_channel_bindings) {
+                size_t k;
+                av->has_channel_bindings = true;
+                for (k = 0; k < len; k++)
+                    if (v[k] != 0)
+                        av->channel_bindings_nonzero = true;
+            }
+            break;
+        default:
+            break; /* MsvAvSingleHost and unknown ids: skipped */
+        }
+    }
+}
+
+/* Locate the payload of the security buffer at msg[at]: p and len, or -1 when
+ * it lies outside msg. An empty buffer gives len 0 whatever its offset. */
+static int secbuf_span(const uint8_t *msg, size_t n, size_t at, const uint8_t **p, size_t *len)
+{
+    size_t l = le16(msg + at);
+    size_t off = le32(msg + at + 4);
+
+    *p = NULL;
+    *len = 0;
+    if (l == 0)
+        return 0;
+    if (off > n || l > n - off)
+        return -1;
+    *p = msg + off;
+    *len = l;
+    return 0;
+}
+
+/* CHALLENGE (MS-NLMP §2.2.1.2): TargetName at 12, flags at 20, the server
+ * challenge at 24 (never copied), TargetInfo at 40 when the message is long
+ * enough (very old servers send the 32-byte form without it). Returns 0, or
+ * -1 when a buffer lies outside the message. */
+static int inspect_type2(const uint8_t *msg, size_t n, struct ntlm_info *info)
+{
+    const uint8_t *ti;
+    size_t tilen;
+
+    if (n < 32)
+        return -1;
+    info->flags = le32(msg + 20);
+    info->unicode = (info->flags & NTLMSSP_NEGOTIATE_UNICODE) != 0;
+    if (secbuf_span(msg, n, 12, &ti, &tilen) != 0)
+        return -1;
+    /* An odd-length UTF-16 name (or an OEM one under a wrong UNICODE flag)
+     * leaves the name unknown; the rest of the challenge is still good. */
+    (void)read_secbuf(msg, n, 12, info->unicode, info->target_name, sizeof info->target_name);
+    if (n < 48)
+        return 0;
+    if (secbuf_span(msg, n, 40, &ti, &tilen) != 0) {
+        info->target_name[0] = '\0';
+        return -1;
+    }
+    if (tilen > 0) {
+        info->has_av = true;
+        av_parse(ti, tilen, &info->av);
+    }
+    return 0;
+}
+
+/* The NTLMv2 response (MS-NLMP §2.2.2.8): NTProofStr (16 bytes), then the
+ * client challenge structure (§2.2.2.7): RespType 1, HiRespType 1, 6 reserved
+ * bytes, TimeStamp (8), ChallengeFromClient (8), 4 reserved bytes, AV pairs.
+ * Anything else (NTLMv1's 24 bytes, garbage) leaves has_blob false. Only the
+ * timestamp and the AV pairs are kept: the proof and the client challenge
+ * are secrets' material and are not copied. */
+#define NTLMV2_BLOB_AV_AT (16 + 28)
+static void inspect_blob(const uint8_t *nt, size_t len, struct ntlm_info *info)
+{
+    const uint8_t *b = nt + 16;
+
+    if (len < NTLMV2_BLOB_AV_AT || b[0] != 1 || b[1] != 1)
+        return;
+    info->has_blob = true;
+    info->blob_timestamp = (uint64_t)le32(b + 8) | ((uint64_t)le32(b + 12) << 32);
+    info->has_av = true;
+    av_parse(nt + NTLMV2_BLOB_AV_AT, len - NTLMV2_BLOB_AV_AT, &info->av);
+}
+
+/* AUTHENTICATE (MS-NLMP §2.2.1.3): six security buffers from offset 12 (LM,
+ * NT, domain, user, workstation, session key), flags at 60. Returns 0, or -1
+ * when a buffer lies outside the message (names then empty). */
+static int inspect_type3(const uint8_t *msg, size_t n, struct ntlm_info *info)
+{
+    const uint8_t *lm, *nt;
+    size_t lmlen, ntlen;
+
+    if (n < 64)
+        return -1;
+    info->flags = le32(msg + 60);
+    info->unicode = (info->flags & NTLMSSP_NEGOTIATE_UNICODE) != 0;
+    if (secbuf_span(msg, n, 12, &lm, &lmlen) != 0 || secbuf_span(msg, n, 20, &nt, &ntlen) != 0)
+        return -1;
+    if (read_secbuf(msg, n, 28, info->unicode, info->domain, sizeof info->domain) != 0 ||
+        read_secbuf(msg, n, 36, info->unicode, info->user, sizeof info->user) != 0 ||
+        read_secbuf(msg, n, 44, info->unicode, info->workstation, sizeof info->workstation) != 0) {
+        info->domain[0] = info->user[0] = info->workstation[0] = '\0';
+        return -1;
+    }
+    info->lm_len = lmlen;
+    info->nt_len = ntlen;
+    /* MS-NLMP §3.3.1: anonymous is an empty user with an empty NT response
+     * (the LM response is empty or one zero byte). */
+    info->anonymous = info->user[0] == '\0' && ntlen == 0;
+    if (ntlen > 24)
+        inspect_blob(nt, ntlen, info);
+    return 0;
+}
+
 /* Returns 0 and fills info, or -1 when msg is not a well-formed NTLMSSP
  * message (info->type is set when the header could be read). */
 int ntlm_inspect(const uint8_t *msg, size_t n, struct ntlm_info *info)
 {
     uint32_t type;
+    int rc;
 
     memset(info, 0, sizeof *info);
     if (msg == NULL || n < 12 || memcmp(msg, ntlm_signature, sizeof ntlm_signature) != 0)
@@ -141,23 +337,22 @@ int ntlm_inspect(const uint8_t *msg, size_t n, struct ntlm_info *info)
     info->type = (int)type;
     switch (type) {
     case 1: /* NEGOTIATE: flags at 12 */
-        return n >= 16 ? 0 : -1;
-    case 2: /* CHALLENGE: target name buffer, flags, 8-byte server challenge */
-        return n >= 32 ? 0 : -1;
+        if (n < 16)
+            return -1;
+        info->flags = le32(msg + 12);
+        return 0;
+    case 2:
+        rc = inspect_type2(msg, n, info);
+        break;
     default:
+        rc = inspect_type3(msg, n, info);
         break;
     }
-    /* AUTHENTICATE: six security buffers from offset 12, flags at 60. */
-    if (n < 64)
-        return -1;
-    info->unicode = (le32(msg + 60) & NTLMSSP_NEGOTIATE_UNICODE) != 0;
-    if (read_secbuf(msg, n, 28, info->unicode, info->domain, sizeof info->domain) != 0 ||
-        read_secbuf(msg, n, 36, info->unicode, info->user, sizeof info->user) != 0 ||
-        read_secbuf(msg, n, 44, info->unicode, info->workstation, sizeof info->workstation) != 0) {
-        info->domain[0] = info->user[0] = info->workstation[0] = '\0';
-        return -1;
+    if (rc != 0) { /* keep only the type, as promised */
+        memset(info, 0, sizeof *info);
+        info->type = (int)type;
     }
-    return 0;
+    return rc;
 }
 
 /* ---- SPNEGO / GSS-API DER ------------------------------------------------ */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "base64.h"
 #include "ntlm.h"
 #include "ntlm_build.h"
+#include "tokfile.h"
 
 /* A real Chrome type-1 NEGOTIATE message. */
 static const char chrome_type1_b64[] = "TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAKAF1YAAAADw==";
@@ -572,6 +574,362 @@ static void test_spnego_random_mutations_never_crash(void **state)
     }
 }
 
+/* ---- tokens of real implementations (tests/data/ntlm/README.md) ---------- */
+
+/* Inspect tests/data/ntlm/<name>.b64 (a raw NTLMSSP message). */
+static void real_ntlm(const char *name, struct ntlm_info *info)
+{
+    char rel[256];
+    size_t n;
+    uint8_t *m;
+
+    snprintf(rel, sizeof rel, "ntlm/%s.b64", name);
+    m = tokfile_load(rel, &n);
+    assert_int_equal(ntlm_inspect(m, n, info), 0);
+    free(m);
+}
+
+static void test_real_gss_ntlmssp_type2_target_info(void **state)
+{
+    struct ntlm_info t2;
+
+    (void)state;
+    real_ntlm("gss-v2.type2", &t2);
+    assert_int_equal(t2.type, 2);
+    assert_true(t2.unicode);
+    assert_string_equal(t2.target_name, "CORP");
+    assert_true(t2.flags & NTLM_FLAG_TARGET_TYPE_DOMAIN);
+    assert_false(t2.flags & NTLM_FLAG_TARGET_TYPE_SERVER);
+    assert_true(t2.has_av);
+    assert_true(t2.av.complete);
+    assert_string_equal(t2.av.nb_computer, "WEB01");
+    assert_string_equal(t2.av.nb_domain, "CORP");
+    assert_true(t2.av.dns_computer[0] != '\0'); /* the generating machine's host name */
+    assert_true(t2.av.has_timestamp);
+    /* a FILETIME after 2020-01-01 (132223104000000000) */
+    assert_true(t2.av.timestamp > 132223104000000000ull);
+    assert_true(t2.av.has_flags);
+    assert_false(t2.av.has_channel_bindings);
+    assert_string_equal(t2.av.target_name, "");
+}
+
+/* The type-3 of case <name> copies its type-2's AV pairs and timestamp into
+ * the NTLMv2 blob (MS-NLMP §3.1.5.1.2). */
+static void check_v2_pair(const char *name, struct ntlm_info *t3)
+{
+    char leg[128];
+    struct ntlm_info t2;
+
+    snprintf(leg, sizeof leg, "%s.type2", name);
+    real_ntlm(leg, &t2);
+    snprintf(leg, sizeof leg, "%s.type3", name);
+    real_ntlm(leg, t3);
+    assert_int_equal(t3->type, 3);
+    assert_true(t3->nt_len > 24);
+    assert_true(t3->has_blob);
+    assert_true(t3->has_av);
+    assert_true(t3->av.complete);
+    assert_false(t3->anonymous);
+    assert_string_equal(t3->av.nb_computer, t2.av.nb_computer);
+    assert_string_equal(t3->av.nb_domain, t2.av.nb_domain);
+    assert_string_equal(t3->av.dns_computer, t2.av.dns_computer);
+    assert_true(t3->av.has_timestamp);
+    assert_true(t2.av.has_timestamp);
+    assert_true(t3->av.timestamp == t2.av.timestamp);
+    assert_true(t3->blob_timestamp == t2.av.timestamp);
+}
+
+static void test_real_gss_ntlmssp_v2_blob(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    check_v2_pair("gss-v2", &t3);
+    assert_string_equal(t3.domain, "CORP");
+    assert_string_equal(t3.user, "alice");
+    assert_true(t3.unicode);
+    assert_int_equal(t3.lm_len, 0); /* gss-ntlmssp sends no LM response with v2 */
+    assert_string_equal(t3.av.target_name, "HTTP/www.corp.example");
+    assert_true(t3.av.has_flags);
+    assert_false(t3.av.has_channel_bindings);
+    assert_false(t3.av.channel_bindings_nonzero);
+}
+
+static void test_real_gss_ntlmssp_channel_bindings(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    check_v2_pair("gss-v2-cb", &t3);
+    assert_string_equal(t3.user, "alice");
+    assert_true(t3.av.has_channel_bindings);
+    assert_true(t3.av.channel_bindings_nonzero);
+    assert_string_equal(t3.av.target_name, "HTTP/www.corp.example");
+}
+
+static void test_real_gss_ntlmssp_v1(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    real_ntlm("gss-v1.type3", &t3);
+    assert_int_equal(t3.type, 3);
+    assert_int_equal(t3.nt_len, 24);
+    assert_int_equal(t3.lm_len, 24);
+    assert_false(t3.has_blob);
+    assert_false(t3.has_av);
+    assert_string_equal(t3.user, "alice");
+    assert_string_equal(t3.domain, "CORP");
+}
+
+static void test_real_impacket_v2_domain(void **state)
+{
+    struct ntlm_info t3, t1;
+
+    (void)state;
+    real_ntlm("impacket.v2-domain.type1", &t1);
+    assert_int_equal(t1.type, 1);
+    assert_true(t1.flags & 0x00800000u); /* NTLMSSP_NEGOTIATE_TARGET_INFO asked for v2 */
+    check_v2_pair("impacket.v2-domain", &t3);
+    assert_string_equal(t3.domain, "CORP");
+    assert_string_equal(t3.user, "alice");
+    assert_string_equal(t3.workstation, "WS01");
+    /* impacket names cifs/<NetBIOS computer> as the target */
+    assert_string_equal(t3.av.target_name, "cifs/WEB01");
+    assert_false(t3.av.has_channel_bindings);
+}
+
+static void test_real_impacket_foreign_local_wrongpw(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    check_v2_pair("impacket.v2-foreign", &t3);
+    assert_string_equal(t3.domain, "OTHERDOM");
+    assert_string_equal(t3.user, "bob");
+    assert_string_equal(t3.av.nb_domain, "CORP");
+    check_v2_pair("impacket.v2-local", &t3);
+    assert_string_equal(t3.domain, "");
+    assert_string_equal(t3.user, "alice");
+    check_v2_pair("impacket.v2-wrongpw", &t3); /* the wire cannot tell a wrong password */
+    assert_string_equal(t3.domain, "CORP");
+}
+
+static void test_real_impacket_v1(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    real_ntlm("impacket.v1.type3", &t3);
+    assert_int_equal(t3.nt_len, 24);
+    assert_false(t3.has_blob);
+    assert_false(t3.anonymous);
+    assert_string_equal(t3.user, "alice");
+}
+
+static void test_real_impacket_anonymous(void **state)
+{
+    struct ntlm_info t3;
+
+    (void)state;
+    real_ntlm("impacket.anon.type3", &t3);
+    assert_int_equal(t3.type, 3);
+    assert_true(t3.anonymous);
+    assert_int_equal(t3.nt_len, 0);
+    assert_int_equal(t3.lm_len, 1); /* one zero byte, as MS-NLMP allows */
+    assert_string_equal(t3.user, "");
+    assert_false(t3.has_blob);
+}
+
+/* SPNEGO (MIT's mech 1.3.6.1.5.5.2) around gss-ntlmssp: NegTokenInit with the
+ * type-1, NegTokenResp with the type-2, NegTokenResp with the type-3. */
+static void test_real_spnego_wrapped_ntlm(void **state)
+{
+    static const char *legs[] = {"ntlm/spnego-gss-v2-cb.type1.b64", "ntlm/spnego-gss-v2-cb.type2.b64",
+                                 "ntlm/spnego-gss-v2-cb.type3.b64"};
+    struct spnego_info si[3];
+    size_t k, n;
+
+    (void)state;
+    for (k = 0; k < 3; k++) {
+        uint8_t *t = tokfile_load(legs[k], &n);
+        assert_int_equal(spnego_inspect(t, n, &si[k]), 0);
+        assert_int_equal(si[k].mech, SPNEGO_NTLMSSP);
+        assert_true(si[k].has_ntlm);
+        assert_int_equal(si[k].ntlm.type, (int)k + 1);
+        free(t);
+    }
+    assert_string_equal(si[1].ntlm.target_name, "CORP");
+    assert_string_equal(si[1].ntlm.av.nb_computer, "WEB01");
+    assert_true(si[2].ntlm.has_blob);
+    assert_true(si[2].ntlm.av.channel_bindings_nonzero);
+    assert_true(si[2].ntlm.av.timestamp == si[1].ntlm.av.timestamp);
+    assert_string_equal(si[2].ntlm.user, "alice");
+}
+
+/* Every prefix of every real token, in an exact-size buffer: a result or -1,
+ * never a read past the end (ASan), and a cut token never yields a blob whose
+ * AV list claims to be complete beyond what was kept. */
+static void test_real_tokens_every_truncation_is_safe(void **state)
+{
+    static const char *names[] = {
+        "gss-v2.type2", "gss-v2.type3", "gss-v2-cb.type3", "gss-v1.type3", "impacket.v2-domain.type3",
+        "impacket.anon.type3", "impacket.v1.type3", "spnego-gss-v2-cb.type1", "spnego-gss-v2-cb.type2",
+        "spnego-gss-v2-cb.type3",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char rel[128];
+        size_t n, k;
+        uint8_t *full;
+        struct ntlm_info whole;
+        bool spnego = strncmp(names[i], "spnego", 6) == 0;
+
+        snprintf(rel, sizeof rel, "ntlm/%s.b64", names[i]);
+        full = tokfile_load(rel, &n);
+        if (!spnego)
+            assert_int_equal(ntlm_inspect(full, n, &whole), 0);
+        for (k = 0; k < n; k++) {
+            uint8_t *h = exact(full, k);
+            if (spnego) {
+                struct spnego_info si;
+                int rc = spnego_inspect(h, k, &si);
+                assert_true(rc == 0 || (rc == -1 && si.mech == SPNEGO_UNKNOWN && !si.has_ntlm));
+            } else {
+                struct ntlm_info ni;
+                int rc = ntlm_inspect(h, k, &ni);
+                assert_true(rc == 0 || rc == -1);
+                if (rc == 0 && whole.type == 3) {
+                    /* every buffer inside: the same identity and lengths */
+                    assert_string_equal(ni.user, whole.user);
+                    assert_int_equal(ni.nt_len, whole.nt_len);
+                    assert_int_equal(ni.has_blob, whole.has_blob);
+                }
+                if (rc == -1)
+                    assert_string_equal(ni.user, "");
+            }
+            free(h);
+        }
+        free(full);
+    }
+}
+
+/* A type-2 with TargetName "CORP" and the TargetInfo av[0..avn). */
+static size_t type2_with_av(uint8_t *buf, size_t cap, const uint8_t *av, size_t avn)
+{
+    static const uint8_t name[] = {'C', 0, 'O', 0, 'R', 0, 'P', 0};
+    size_t n = 56 + sizeof name + avn;
+
+    assert_true(n <= cap);
+    memset(buf, 0, 56);
+    memcpy(buf, "NTLMSSP\0\x02\0\0\0", 12);
+    buf[12] = buf[14] = sizeof name;
+    buf[16] = 56;
+    buf[20] = 0x15; /* UNICODE | REQUEST_TARGET | SIGN */
+    buf[22] = 0x81; /* TARGET_TYPE_DOMAIN | TARGET_INFO */
+    buf[40] = (uint8_t)(avn & 0xff);
+    buf[41] = (uint8_t)(avn >> 8);
+    buf[42] = buf[40];
+    buf[43] = buf[41];
+    buf[44] = (uint8_t)(56 + sizeof name);
+    memcpy(buf + 56, name, sizeof name);
+    memcpy(buf + 56 + sizeof name, av, avn);
+    return n;
+}
+
+static void test_av_list_without_eol_is_incomplete(void **state)
+{
+    /* NbComputer "AB", then NbDomain claiming 200 bytes */
+    static const uint8_t lying[] = {1, 0, 4, 0, 'A', 0, 'B', 0, 2, 0, 200, 0, 'X', 0};
+    static const uint8_t noeol[] = {1, 0, 4, 0, 'A', 0, 'B', 0, 7, 0, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t buf[256];
+    struct ntlm_info info;
+    size_t n;
+
+    (void)state;
+    n = type2_with_av(buf, sizeof buf, lying, sizeof lying);
+    assert_int_equal(ntlm_inspect(buf, n, &info), 0);
+    assert_true(info.has_av);
+    assert_false(info.av.complete);
+    assert_string_equal(info.av.nb_computer, "AB");
+    assert_string_equal(info.av.nb_domain, "");
+    n = type2_with_av(buf, sizeof buf, noeol, sizeof noeol);
+    assert_int_equal(ntlm_inspect(buf, n, &info), 0);
+    assert_false(info.av.complete);
+    assert_true(info.av.has_timestamp);
+    assert_true(info.av.timestamp == 0x0807060504030201ull);
+}
+
+static void test_av_repeated_and_wrong_sized_pairs(void **state)
+{
+    static const uint8_t av[] = {
+        2, 0, 2, 0, 'A', 0,             /* NbDomain "A" */
+        2, 0, 2, 0, 'B', 0,             /* a second NbDomain: ignored */
+        7, 0, 4, 0, 1, 2, 3, 4,         /* timestamp of 4 bytes: ignored */
+        6, 0, 4, 0, 2, 0, 0, 0,         /* MsvAvFlags 2 */
+        10, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* zero bindings */
+        0x55, 0x55, 0, 0,               /* unknown id: skipped */
+        0, 0, 0, 0,                     /* EOL */
+        3, 0, 2, 0, 'Z', 0,             /* after EOL: not read */
+    };
+    uint8_t buf[256];
+    struct ntlm_info info;
+    size_t n = type2_with_av(buf, sizeof buf, av, sizeof av);
+
+    (void)state;
+    assert_int_equal(ntlm_inspect(buf, n, &info), 0);
+    assert_true(info.av.complete);
+    assert_string_equal(info.av.nb_domain, "A");
+    assert_false(info.av.has_timestamp);
+    assert_true(info.av.has_flags);
+    assert_int_equal(info.av.av_flags, 2);
+    assert_true(info.av.has_channel_bindings);
+    assert_false(info.av.channel_bindings_nonzero);
+    assert_string_equal(info.av.dns_computer, "");
+}
+
+static void test_type2_target_info_past_end_rejected(void **state)
+{
+    static const uint8_t av[] = {0, 0, 0, 0};
+    uint8_t buf[256];
+    struct ntlm_info info;
+    size_t n = type2_with_av(buf, sizeof buf, av, sizeof av);
+
+    (void)state;
+    buf[44] = 0xF0; /* TargetInfo offset past the end */
+    assert_int_equal(ntlm_inspect(buf, n, &info), -1);
+    assert_int_equal(info.type, 2);
+    assert_false(info.has_av);
+    assert_string_equal(info.target_name, "");
+    buf[44] = (uint8_t)(n - 4);
+    buf[47] = 0x80; /* offset near 2^31: no overflow */
+    assert_int_equal(ntlm_inspect(buf, n, &info), -1);
+}
+
+static void test_type3_blob_with_wrong_resp_type_has_no_blob(void **state)
+{
+    uint8_t *m;
+    size_t n, ntoff;
+    struct ntlm_info info;
+
+    (void)state;
+    m = tokfile_load("ntlm/gss-v2.type3.b64", &n);
+    ntoff = (size_t)m[24] | ((size_t)m[25] << 8);
+    m[ntoff + 16] = 2; /* RespType */
+    assert_int_equal(ntlm_inspect(m, n, &info), 0);
+    assert_false(info.has_blob);
+    assert_false(info.has_av);
+    assert_string_equal(info.user, "alice");
+    m[ntoff + 16] = 1;
+    m[20] = 30; /* NT response cut to 30 bytes: too short for a blob */
+    assert_int_equal(ntlm_inspect(m, n, &info), 0);
+    assert_int_equal(info.nt_len, 30);
+    assert_false(info.has_blob);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -608,6 +966,20 @@ int main(void)
         cmocka_unit_test(test_spnego_indefinite_and_huge_lengths_rejected),
         cmocka_unit_test(test_spnego_garbage_is_unknown),
         cmocka_unit_test(test_spnego_random_mutations_never_crash),
+        cmocka_unit_test(test_real_gss_ntlmssp_type2_target_info),
+        cmocka_unit_test(test_real_gss_ntlmssp_v2_blob),
+        cmocka_unit_test(test_real_gss_ntlmssp_channel_bindings),
+        cmocka_unit_test(test_real_gss_ntlmssp_v1),
+        cmocka_unit_test(test_real_impacket_v2_domain),
+        cmocka_unit_test(test_real_impacket_foreign_local_wrongpw),
+        cmocka_unit_test(test_real_impacket_v1),
+        cmocka_unit_test(test_real_impacket_anonymous),
+        cmocka_unit_test(test_real_spnego_wrapped_ntlm),
+        cmocka_unit_test(test_real_tokens_every_truncation_is_safe),
+        cmocka_unit_test(test_av_list_without_eol_is_incomplete),
+        cmocka_unit_test(test_av_repeated_and_wrong_sized_pairs),
+        cmocka_unit_test(test_type2_target_info_past_end_rejected),
+        cmocka_unit_test(test_type3_blob_with_wrong_resp_type_has_no_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
