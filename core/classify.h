@@ -12,6 +12,7 @@
 #include "challenge.h"
 #include "credentials.h"
 #include "event.h"
+#include "handshake.h"
 #include "zone.h"
 
 #define CLASSIFY_HANDLERS_MAX 64
@@ -58,6 +59,10 @@ struct classify_input {
      * Squid does not send them. */
     const char *client_connection; /* X-Client-Connection "ip:port" */
     const char *server_connection; /* X-Server-Connection "ip:port" */
+    /* SPEC §2a: what the module's handshake memory says of a type-3 in
+     * authorization (HANDSHAKE_UNKNOWN when nothing is remembered or there is
+     * no memory, as in probe). */
+    enum handshake_match handshake;
 };
 
 /* Classify one response. Returns 1 and fills ev when status is 401 or 407,
