@@ -28,6 +28,7 @@
 
 #include "cli.h"
 #include "evparse.h"
+#include "metrics.h"
 #include "rules_file.h"
 #include "storm.h"
 #include "watch.h"
@@ -48,6 +49,8 @@ static void on_signal(int sig)
 
 struct options {
     const char *events, *alertmanager, *webhook, *rules, *state;
+    const char *metrics;  /* ADDR:PORT or NULL */
+    size_t metrics_hosts; /* top N hosts with their own series */
     bool once;
 };
 
@@ -58,6 +61,8 @@ struct watch {
     struct storm *storm;
     struct follow follow;
     struct sender *sender;
+    struct metrics *metrics; /* NULL without --metrics */
+    double last_publish;
     char hostname[256];
     unsigned long garbage, bad_version, bad_time, future;
     unsigned long long spool_seq;
@@ -70,7 +75,8 @@ struct watch {
 static int usage(FILE *f)
 {
     fputs("usage: promptcause watch --events PATH [--alertmanager URL] [--webhook URL]\n"
-          "                         [--rules FILE] [--state PATH] [--once]\n\n"
+          "                         [--rules FILE] [--state PATH] [--once]\n"
+          "                         [--metrics ADDR:PORT [--metrics-hosts N]]\n\n"
           "Follows the promptcause event log (across rotations and restarts), detects\n"
           "prompt storms and sends firing and resolved alerts to Prometheus Alertmanager\n"
           "(API v2, URL is its base, e.g. http://localhost:9093) and/or a JSON webhook.\n\n"
@@ -82,7 +88,11 @@ static int usage(FILE *f)
           "  --state PATH         position and active storms, kept across restarts;\n"
           "                       undelivered alerts are spooled in PATH.spool/\n"
           "  --once               read what is there, deliver, save state, exit\n"
-          "                       (exit 1 when alerts remain undelivered)\n\n"
+          "                       (exit 1 when alerts remain undelivered)\n"
+          "  --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+          "                       (':PORT' listens on every address)\n"
+          "  --metrics-hosts N    hosts with their own events series, the top N by\n"
+          "                       count (default 20, at most 1000); the rest: other\n\n"
           "Signals: SIGTERM/SIGINT stop cleanly, SIGHUP re-reads the rules and\n"
           "reopens the event log.\n",
           f);
@@ -289,6 +299,8 @@ static void on_line(void *arg, const char *line, size_t n)
                     (int)(n > 80 ? 80 : n), line, n > 80 ? "..." : "", w->garbage);
         return;
     }
+    if (w->metrics != NULL)
+        metrics_event(w->metrics, &ev);
     if (storm_feed(w->storm, &ev, on_transition, w) != 0 && !w->oom_reported) {
         w->oom_reported = true;
         fprintf(stderr, "promptcause watch: out of memory counting storms\n");
@@ -499,6 +511,43 @@ static void reload(struct watch *w)
     follow_reopen(&w->follow);
 }
 
+/* ---- metrics ------------------------------------------------------------- */
+
+static void count_active(void *arg, const struct storm_active *a)
+{
+    size_t *n = arg;
+    n[a->kind]++;
+}
+
+/* Hand the metrics server a fresh page, at most 4 times a second: the page
+ * is rendered whole (O(series), a few dozen lines), so this bounds the
+ * cost under a backlog while a scrape is never more than 250 ms stale. */
+static void publish(struct watch *w, double now, bool force)
+{
+    if (w->metrics == NULL || (!force && now - w->last_publish < 0.25))
+        return;
+    w->last_publish = now;
+    struct metrics_gauges g;
+    memset(&g, 0, sizeof g);
+    storm_foreach_active(w->storm, count_active, g.storms_active);
+    for (int i = 0; i < SEND_TARGETS; i++) {
+        enum send_target t = (enum send_target)i;
+        g.target_enabled[i] = sender_enabled(w->sender, t);
+        g.queue_depth[i] = sender_queue_depth(w->sender, t);
+        double o = sender_oldest(w->sender, t);
+        g.oldest_age[i] = o > 0 && now > o ? now - o : 0;
+        g.send[i] = sender_stats(w->sender, t);
+    }
+    g.follow_offset = (double)w->follow.cur.offset;
+    struct stat st;
+    g.follow_size = w->follow.cur.fd >= 0 && fstat(w->follow.cur.fd, &st) == 0 ? (double)st.st_size : -1;
+    g.follow = &w->follow.stats;
+    g.storm = storm_get_stats(w->storm);
+    g.garbage = w->garbage;
+    if (metrics_publish(w->metrics, &g) != 0)
+        fprintf(stderr, "promptcause watch: out of memory rendering metrics\n");
+}
+
 /* ---- main ---------------------------------------------------------------- */
 
 static void report(struct watch *w)
@@ -522,6 +571,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"events", required_argument, NULL, 'e'}, {"alertmanager", required_argument, NULL, 'a'},
         {"webhook", required_argument, NULL, 'w'}, {"rules", required_argument, NULL, 'r'},
         {"state", required_argument, NULL, 's'},  {"once", no_argument, NULL, 'o'},
+        {"metrics", required_argument, NULL, 'm'}, {"metrics-hosts", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     int c;
@@ -535,6 +585,15 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'r': o->rules = optarg; break;
         case 's': o->state = optarg; break;
         case 'o': o->once = true; break;
+        case 'm': o->metrics = optarg; break;
+        case 'n': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end != '\0' || end == optarg || v < 1 || v > 1000)
+                return cli_fail(CMD, "--metrics-hosts '%s': expected a number from 1 to 1000", optarg);
+            o->metrics_hosts = v;
+            break;
+        }
         case 'h': return 1;
         default:
             return cli_fail(CMD, "unknown or incomplete option '%s' (try --help)", argv[optind - 1]);
@@ -544,6 +603,10 @@ static int parse_args(int argc, char **argv, struct options *o)
         return cli_fail(CMD, "unexpected argument '%s' (try --help)", argv[optind]);
     if (o->events == NULL)
         return cli_fail(CMD, "--events PATH is required (try --help)");
+    if (o->metrics_hosts != 0 && o->metrics == NULL)
+        return cli_fail(CMD, "--metrics-hosts needs --metrics");
+    if (o->metrics_hosts == 0)
+        o->metrics_hosts = METRICS_HOSTS_DEFAULT;
     for (const char *u = o->alertmanager; u; u = u == o->alertmanager ? o->webhook : NULL)
         if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
             return cli_fail(CMD, "'%s' is not an http:// or https:// URL", u);
@@ -604,6 +667,11 @@ int watch_main(int argc, char **argv)
         cli_fail(CMD, "%s", err);
         goto out;
     }
+    if (w.opt.metrics != NULL &&
+        (w.metrics = metrics_new(w.opt.metrics, w.opt.metrics_hosts, err, sizeof err)) == NULL) {
+        cli_fail(CMD, "%s", err);
+        goto out;
+    }
     warm_up(&w, w.opt.events, dev, ino, offset);
     if (follow_init(&w.follow, w.opt.events, dev, ino, offset) != 0) {
         cli_fail(CMD, "out of memory");
@@ -628,6 +696,7 @@ int watch_main(int argc, char **argv)
      * expire while watch was down. */
     w.last_resend = watch_now();
     storm_foreach_active(w.storm, resend_one, &w);
+    publish(&w, watch_now(), true);
 
     status = 0;
     double last_save = 0;
@@ -665,6 +734,7 @@ int watch_main(int argc, char **argv)
             break;
         }
         sender_step(w.sender, now, caught_up ? 200 : 0);
+        publish(&w, watch_now(), false);
         if ((w.dirty && now - last_save >= 1.0) || (got > 0 && now - last_save >= 1.0)) {
             if (save_state(&w) != 0)
                 fprintf(stderr, "promptcause watch: cannot save state %s: %s\n", w.opt.state,
@@ -701,6 +771,7 @@ int watch_main(int argc, char **argv)
 out_follow:
     follow_close(&w.follow);
 out:
+    metrics_free(w.metrics);
     sender_free(w.sender);
     storm_free(w.storm);
     curl_global_cleanup();

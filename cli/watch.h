@@ -98,6 +98,10 @@ void sender_step(struct sender *s, double now, int wait_ms);
 /* Messages not yet delivered. */
 size_t sender_pending(const struct sender *s);
 const struct send_stats *sender_stats(const struct sender *s, enum send_target t);
+/* Messages waiting for target t, and when the oldest of them was first
+ * queued (0 when none; O(queue), called a few times a second). */
+size_t sender_queue_depth(const struct sender *s, enum send_target t);
+double sender_oldest(const struct sender *s, enum send_target t);
 
 /* Wall clock in seconds since the epoch. */
 double watch_now(void);

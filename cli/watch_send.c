@@ -39,6 +39,7 @@ struct msg {
     char *body;
     size_t len;
     char *spool_path; /* NULL when not spooled */
+    double queued_at; /* when first queued (kept across superseding), for the metrics */
 };
 
 struct target {
@@ -132,6 +133,8 @@ static void enqueue(struct sender *s, enum send_target ti, struct msg *m)
                 }
                 t->count--;
                 t->stats.superseded++;
+                if (old->queued_at < m->queued_at)
+                    m->queued_at = old->queued_at; /* undelivered since then */
                 msg_unspool(old);
                 msg_free(old);
                 break;
@@ -173,6 +176,7 @@ static struct msg *msg_new(const char *key, const char *body, size_t len)
     memcpy(m->body, body, len);
     m->body[len] = '\0';
     m->len = len;
+    m->queued_at = watch_now();
     return m;
 err:
     msg_free(m);
@@ -250,6 +254,8 @@ static int spool_load(struct sender *s, char *err, size_t errlen)
         FILE *f = fopen(path, "re");
         if (f == NULL)
             continue;
+        struct stat fst;
+        double mtime = fstat(fileno(f), &fst) == 0 ? (double)fst.st_mtime : watch_now();
         char *buf = NULL;
         size_t bcap = 0;
         ssize_t kl = getline(&buf, &bcap, f);
@@ -271,6 +277,7 @@ static int spool_load(struct sender *s, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory reading spool %s", s->spool_dir);
             break;
         }
+        m->queued_at = mtime; /* spooled by an earlier run: undelivered since */
         enqueue(s, ti, m);
     }
     for (size_t i = 0; i < n; i++)
@@ -463,4 +470,18 @@ size_t sender_pending(const struct sender *s)
 const struct send_stats *sender_stats(const struct sender *s, enum send_target t)
 {
     return &s->t[t].stats;
+}
+
+size_t sender_queue_depth(const struct sender *s, enum send_target t)
+{
+    return s->t[t].count;
+}
+
+double sender_oldest(const struct sender *s, enum send_target t)
+{
+    double o = 0;
+    for (const struct msg *m = s->t[t].head; m != NULL; m = m->next)
+        if (o == 0 || m->queued_at < o)
+            o = m->queued_at;
+    return o;
 }
