@@ -48,7 +48,9 @@ static void on_signal(int sig)
 }
 
 struct options {
-    const char *events, *alertmanager, *webhook, *rules, *state;
+    const char *events, *webhook, *rules, *state;
+    const char *alertmanager[SEND_AM_MAX]; /* --alertmanager, repeated for a cluster's peers */
+    size_t n_am;
     const char *metrics;  /* ADDR:PORT or NULL */
     size_t metrics_hosts; /* top N hosts with their own series */
     bool once;
@@ -74,14 +76,15 @@ struct watch {
 
 static int usage(FILE *f)
 {
-    fputs("usage: promptcause watch --events PATH [--alertmanager URL] [--webhook URL]\n"
+    fputs("usage: promptcause watch --events PATH [--alertmanager URL]... [--webhook URL]\n"
           "                         [--rules FILE] [--state PATH] [--once]\n"
           "                         [--metrics ADDR:PORT [--metrics-hosts N]]\n\n"
           "Follows the promptcause event log (across rotations and restarts), detects\n"
           "prompt storms and sends firing and resolved alerts to Prometheus Alertmanager\n"
           "(API v2, URL is its base, e.g. http://localhost:9093) and/or a JSON webhook.\n\n"
           "  --events PATH        the EventLog written by the c-icap service\n"
-          "  --alertmanager URL   Alertmanager base URL\n"
+          "  --alertmanager URL   Alertmanager base URL; repeat it for each peer of\n"
+          "                       an Alertmanager cluster (up to 4): each gets every alert\n"
           "  --webhook URL        POST one JSON document per firing/resolved alert\n"
           "  --rules FILE         thresholds, windows, quiet period, syslog (see\n"
           "                       etc/storm-rules.example)\n"
@@ -580,7 +583,11 @@ static int parse_args(int argc, char **argv, struct options *o)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'e': o->events = optarg; break;
-        case 'a': o->alertmanager = optarg; break;
+        case 'a':
+            if (o->n_am == SEND_AM_MAX)
+                return cli_fail(CMD, "at most %d --alertmanager URLs", SEND_AM_MAX);
+            o->alertmanager[o->n_am++] = optarg;
+            break;
         case 'w': o->webhook = optarg; break;
         case 'r': o->rules = optarg; break;
         case 's': o->state = optarg; break;
@@ -607,9 +614,11 @@ static int parse_args(int argc, char **argv, struct options *o)
         return cli_fail(CMD, "--metrics-hosts needs --metrics");
     if (o->metrics_hosts == 0)
         o->metrics_hosts = METRICS_HOSTS_DEFAULT;
-    for (const char *u = o->alertmanager; u; u = u == o->alertmanager ? o->webhook : NULL)
+    for (size_t i = 0; i < o->n_am; i++) {
+        const char *u = o->alertmanager[i];
         if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
             return cli_fail(CMD, "'%s' is not an http:// or https:// URL", u);
+    }
     if (o->webhook && strncmp(o->webhook, "http://", 7) != 0 && strncmp(o->webhook, "https://", 8) != 0)
         return cli_fail(CMD, "'%s' is not an http:// or https:// URL", o->webhook);
     return 0;
@@ -661,7 +670,7 @@ int watch_main(int argc, char **argv)
         cli_fail(CMD, "state path too long");
         goto out;
     }
-    w.sender = sender_new(w.opt.alertmanager, w.opt.webhook, w.opt.state ? spool : NULL,
+    w.sender = sender_new(w.opt.alertmanager, w.opt.n_am, w.opt.webhook, w.opt.state ? spool : NULL,
                           w.extra.timeout, err, sizeof err);
     if (w.sender == NULL) {
         cli_fail(CMD, "%s", err);

@@ -67,6 +67,9 @@ void follow_reopen(struct follow *f);
 /* ---- delivery ------------------------------------------------------------ */
 
 enum send_target { SEND_ALERTMANAGER = 0, SEND_WEBHOOK, SEND_TARGETS };
+/* Alertmanager peers one sender delivers to, each its own queue. */
+#define SEND_AM_MAX 4
+#define SEND_SLOTS (SEND_TARGETS + SEND_AM_MAX - 1)
 
 struct send_stats {
     unsigned long queued, delivered, attempts, failures, rejected, superseded, overflow;
@@ -74,14 +77,17 @@ struct send_stats {
 
 struct sender;
 
-/* A sender for the given URLs (NULL: target unused); spool_dir NULL keeps
- * the queue in memory only. Messages spooled by an earlier run are loaded.
- * timeout: seconds per request. Returns NULL with a message in err. */
-struct sender *sender_new(const char *am_url, const char *webhook_url, const char *spool_dir,
-                          double timeout, char *err, size_t errlen);
+/* A sender for n_am Alertmanager base URLs (0..SEND_AM_MAX: the peers of a
+ * cluster, each sent every message) and a webhook URL (NULL: unused);
+ * spool_dir NULL keeps the queues in memory only. Messages spooled by an
+ * earlier run are loaded. timeout: seconds per request. Returns NULL with a
+ * message in err. */
+struct sender *sender_new(const char *const *am_urls, size_t n_am, const char *webhook_url,
+                          const char *spool_dir, double timeout, char *err, size_t errlen);
 void sender_free(struct sender *s);
 
-/* Queue body (JSON) for target. key identifies the alert: for Alertmanager a
+/* Queue body (JSON) for target (SEND_ALERTMANAGER: for each peer). key
+ * identifies the alert: for Alertmanager a
  * newer message replaces a queued one with the same key (Alertmanager only
  * needs the latest state); webhook messages are all kept. Written to the
  * spool before this returns. Returns 0, -1 on OOM or spool write error (the
@@ -97,6 +103,8 @@ void sender_step(struct sender *s, double now, int wait_ms);
 
 /* Messages not yet delivered. */
 size_t sender_pending(const struct sender *s);
+/* Stats of target t (Alertmanager: summed over the peers; valid until the
+ * next call). */
 const struct send_stats *sender_stats(const struct sender *s, enum send_target t);
 /* Messages waiting for target t, and when the oldest of them was first
  * queued (0 when none; O(queue), called a few times a second). */

@@ -13,7 +13,12 @@
  * the queue forever). Queues are capped at SEND_QUEUE_MAX messages (the
  * oldest goes, counted as overflow) so a receiver down for days cannot fill
  * the disk. Spool files are not fsync'd: a power cut may lose the last ones;
- * a restart of watch does not. */
+ * a restart of watch does not.
+ *
+ * An Alertmanager cluster wants every alert sent to every peer (peers
+ * gossip notifications and silences, not alerts), so up to SEND_AM_MAX
+ * Alertmanager URLs each get their own slot and queue: a message queued for
+ * SEND_ALERTMANAGER goes to each, and a dead peer delays only its own. */
 #include "config.h"
 
 #include <curl/curl.h>
@@ -57,11 +62,21 @@ struct target {
 
 struct sender {
     CURLM *multi;
-    struct target t[SEND_TARGETS];
+    struct target t[SEND_SLOTS]; /* SEND_ALERTMANAGER, SEND_WEBHOOK, then more Alertmanagers */
+    struct send_stats am_sum;    /* sender_stats(SEND_ALERTMANAGER): summed over the peers */
     char *spool_dir;
     unsigned long long seq;
     double timeout;
 };
+
+/* Slot names, also in spool file names (letters only: spool_load's scan). */
+static const char *const slot_name[SEND_SLOTS] = {"alertmanager", "webhook", "alertmanagerb",
+                                                  "alertmanagerc", "alertmanagerd"};
+
+static bool is_am(int slot)
+{
+    return slot == SEND_ALERTMANAGER || slot >= SEND_TARGETS;
+}
 
 double watch_now(void)
 {
@@ -90,7 +105,7 @@ static void msg_unspool(struct msg *m)
 
 /* Write m to the spool as SEQ-TARGET-KEYHEX.json. Returns 0 or -1. The key is
  * the first line of the file so a restart can supersede by key. */
-static int msg_spool(struct sender *s, enum send_target t, struct msg *m)
+static int msg_spool(struct sender *s, int t, struct msg *m)
 {
     if (s->spool_dir == NULL)
         return 0;
@@ -114,10 +129,10 @@ static int msg_spool(struct sender *s, enum send_target t, struct msg *m)
 }
 
 /* Append m to t's queue, superseding (Alertmanager) and capping. */
-static void enqueue(struct sender *s, enum send_target ti, struct msg *m)
+static void enqueue(struct sender *s, int ti, struct msg *m)
 {
     struct target *t = &s->t[ti];
-    if (ti == SEND_ALERTMANAGER) {
+    if (is_am(ti)) {
         /* Replace a queued, not in-flight, message for the same alert. */
         struct msg **pp = &t->head;
         if (t->easy != NULL && *pp != NULL)
@@ -183,7 +198,7 @@ err:
     return NULL;
 }
 
-int sender_queue(struct sender *s, enum send_target t, const char *key, const char *body, size_t len)
+static int queue_slot(struct sender *s, int t, const char *key, const char *body, size_t len)
 {
     if (s->t[t].url == NULL)
         return 0;
@@ -192,6 +207,15 @@ int sender_queue(struct sender *s, enum send_target t, const char *key, const ch
         return -1;
     int rc = msg_spool(s, t, m);
     enqueue(s, t, m);
+    return rc;
+}
+
+int sender_queue(struct sender *s, enum send_target t, const char *key, const char *body, size_t len)
+{
+    int rc = queue_slot(s, t, key, body, len);
+    for (int i = SEND_TARGETS; t == SEND_ALERTMANAGER && i < SEND_SLOTS; i++)
+        if (queue_slot(s, i, key, body, len) != 0)
+            rc = -1;
     return rc;
 }
 
@@ -243,10 +267,12 @@ static int spool_load(struct sender *s, char *err, size_t errlen)
             continue;
         if (seq > s->seq)
             s->seq = seq;
-        enum send_target ti = strcmp(tname, "alertmanager") == 0 ? SEND_ALERTMANAGER : SEND_WEBHOOK;
+        int ti = 0;
+        while (ti < SEND_SLOTS && strcmp(tname, slot_name[ti]) != 0)
+            ti++;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", s->spool_dir, names[i]);
-        if (s->t[ti].url == NULL || strcmp(tname, s->t[ti].name) != 0) {
+        if (ti == SEND_SLOTS || s->t[ti].url == NULL) {
             /* A target no longer configured: its messages cannot go anywhere. */
             fprintf(stderr, "promptcause watch: spool %s: no %s configured, keeping it\n", path, tname);
             continue;
@@ -286,29 +312,35 @@ static int spool_load(struct sender *s, char *err, size_t errlen)
     return rc;
 }
 
-struct sender *sender_new(const char *am_url, const char *webhook_url, const char *spool_dir,
-                          double timeout, char *err, size_t errlen)
+struct sender *sender_new(const char *const *am_urls, size_t n_am, const char *webhook_url,
+                          const char *spool_dir, double timeout, char *err, size_t errlen)
 {
+    if (n_am > SEND_AM_MAX) {
+        snprintf(err, errlen, "at most %d Alertmanagers", SEND_AM_MAX);
+        return NULL;
+    }
     struct sender *s = calloc(1, sizeof *s);
     if (s == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     s->timeout = timeout;
-    s->t[SEND_ALERTMANAGER].name = "alertmanager";
-    s->t[SEND_WEBHOOK].name = "webhook";
-    if (am_url != NULL) {
+    for (int i = 0; i < SEND_SLOTS; i++)
+        s->t[i].name = slot_name[i];
+    for (size_t k = 0; k < n_am; k++) {
         /* Alertmanager's API v2 endpoint; the user gives the base URL. */
+        const char *am_url = am_urls[k];
+        struct target *t = &s->t[k == 0 ? SEND_ALERTMANAGER : SEND_TARGETS + (int)k - 1];
         size_t l = strlen(am_url);
         while (l > 0 && am_url[l - 1] == '/')
             l--;
-        if ((s->t[SEND_ALERTMANAGER].url = malloc(l + 16)) == NULL)
+        if ((t->url = malloc(l + 16)) == NULL)
             goto oom;
-        snprintf(s->t[SEND_ALERTMANAGER].url, l + 16, "%.*s/api/v2/alerts", (int)l, am_url);
+        snprintf(t->url, l + 16, "%.*s/api/v2/alerts", (int)l, am_url);
     }
     if (webhook_url != NULL && (s->t[SEND_WEBHOOK].url = strdup(webhook_url)) == NULL)
         goto oom;
-    for (int i = 0; i < SEND_TARGETS; i++) {
+    for (int i = 0; i < SEND_SLOTS; i++) {
         s->t[i].hdrs = curl_slist_append(NULL, "Content-Type: application/json");
         if (s->t[i].hdrs == NULL)
             goto oom;
@@ -337,7 +369,7 @@ void sender_free(struct sender *s)
 {
     if (s == NULL)
         return;
-    for (int i = 0; i < SEND_TARGETS; i++) {
+    for (int i = 0; i < SEND_SLOTS; i++) {
         struct target *t = &s->t[i];
         if (t->easy) {
             curl_multi_remove_handle(s->multi, t->easy);
@@ -439,7 +471,7 @@ static void finish(struct sender *s, struct target *t, CURLcode res, double now)
 
 void sender_step(struct sender *s, double now, int wait_ms)
 {
-    for (int i = 0; i < SEND_TARGETS; i++) {
+    for (int i = 0; i < SEND_SLOTS; i++) {
         struct target *t = &s->t[i];
         if (t->url && t->head && t->easy == NULL && now >= t->next_try && start(s, t) != 0)
             t->next_try = now + BACKOFF_MIN;
@@ -464,24 +496,56 @@ void sender_step(struct sender *s, double now, int wait_ms)
 
 size_t sender_pending(const struct sender *s)
 {
-    return s->t[SEND_ALERTMANAGER].count + s->t[SEND_WEBHOOK].count;
+    size_t n = 0;
+    for (int i = 0; i < SEND_SLOTS; i++)
+        n += s->t[i].count;
+    return n;
+}
+
+/* Whether slot i belongs to target t. */
+static bool in_target(int i, enum send_target t)
+{
+    return t == SEND_ALERTMANAGER ? is_am(i) : i == (int)t;
 }
 
 const struct send_stats *sender_stats(const struct sender *s, enum send_target t)
 {
-    return &s->t[t].stats;
+    if (t != SEND_ALERTMANAGER)
+        return &s->t[t].stats;
+    /* The sum is cached in the (non-const) sender: callers read, never keep. */
+    struct send_stats *sum = (struct send_stats *)&s->am_sum;
+    memset(sum, 0, sizeof *sum);
+    for (int i = 0; i < SEND_SLOTS; i++) {
+        if (!is_am(i))
+            continue;
+        const struct send_stats *x = &s->t[i].stats;
+        sum->queued += x->queued;
+        sum->delivered += x->delivered;
+        sum->attempts += x->attempts;
+        sum->failures += x->failures;
+        sum->rejected += x->rejected;
+        sum->superseded += x->superseded;
+        sum->overflow += x->overflow;
+    }
+    return sum;
 }
 
 size_t sender_queue_depth(const struct sender *s, enum send_target t)
 {
-    return s->t[t].count;
+    size_t n = 0;
+    for (int i = 0; i < SEND_SLOTS; i++)
+        if (in_target(i, t))
+            n += s->t[i].count;
+    return n;
 }
 
 double sender_oldest(const struct sender *s, enum send_target t)
 {
     double o = 0;
-    for (const struct msg *m = s->t[t].head; m != NULL; m = m->next)
-        if (o == 0 || m->queued_at < o)
-            o = m->queued_at;
+    for (int i = 0; i < SEND_SLOTS; i++)
+        if (in_target(i, t))
+            for (const struct msg *m = s->t[i].head; m != NULL; m = m->next)
+                if (o == 0 || m->queued_at < o)
+                    o = m->queued_at;
     return o;
 }
