@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,8 @@ struct metrics {
     pthread_mutex_t lock;
     char *page; /* published page, guarded by lock */
     size_t page_len;
+    bool started;        /* set once MHD_start_daemon returned */
+    char start_err[256]; /* libmicrohttpd's message while starting */
 };
 
 static void vocab_add(struct vocab *v, const char *name)
@@ -356,6 +359,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", t.buf, t.len);
 }
 
+/* libmicrohttpd's messages: while starting, kept for our one-line error
+ * (SPEC §6); later, printed with our prefix. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    struct metrics *m = cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t l = strlen(msg);
+    while (l > 0 && (msg[l - 1] == '\n' || msg[l - 1] == '.'))
+        msg[--l] = '\0';
+    if (!m->started) {
+        if (m->start_err[0] == '\0')
+            snprintf(m->start_err, sizeof m->start_err, "%s", msg);
+        return;
+    }
+    fprintf(stderr, "promptcause watch: metrics server: %s\n", msg);
+}
+
 /* Split "HOST:PORT", "[V6]:PORT" or ":PORT" and resolve it. Returns the
  * address list (freeaddrinfo) or NULL with a message in err. */
 static struct addrinfo *parse_addr(const char *addr, char *err, size_t errlen)
@@ -429,14 +450,16 @@ struct metrics *metrics_new(const char *addr, size_t top_n, char *err, size_t er
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_AUTO;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
-                                ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
+    m->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER,
+                                on_mhd_log, m, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)16,
                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     int e = errno;
+    m->started = true;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     freeaddrinfo(ai);
     if (m->httpd == NULL) {
-        snprintf(err, errlen, "--metrics %s: cannot listen: %s", addr, e ? strerror(e) : "libmicrohttpd error");
+        snprintf(err, errlen, "--metrics %s: cannot listen: %s", addr,
+                 e ? strerror(e) : m->start_err[0] ? m->start_err : "libmicrohttpd error");
         goto err;
     }
     return m;

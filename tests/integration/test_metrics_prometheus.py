@@ -179,6 +179,19 @@ scrape_configs:
     return port
 
 
+def bad_usage(c, tmp, busy_port):
+    """--metrics errors are one-line usage errors (exit 2), before any work."""
+    ev = tmp.write("empty.log", "")
+    for args, what in [(["--metrics", "nonsense"], "expected ADDR:PORT"),
+                       (["--metrics", "127.0.0.1:99999"], "bad port"),
+                       (["--metrics", "127.0.0.1:9464", "--metrics-hosts", "0"], "1 to 1000"),
+                       (["--metrics-hosts", "5"], "needs --metrics"),
+                       (["--metrics", f"127.0.0.1:{busy_port}"], "cannot listen")]:
+        r = wt.run_watch(["--events", ev, "--once"] + args, timeout=30)
+        c.check(r.returncode == 2 and what in r.stderr and r.stderr.count("\n") <= 2,
+                f"watch {' '.join(args)}: exit 2, '{what}' ({r.returncode}: {r.stderr.strip()[-200:]})")
+
+
 def run(c, procs, tmp):
     am_port, _ = wt.start_alertmanager(procs, tmp)
     ev = tmp.join("events.log")
@@ -209,6 +222,7 @@ def run(c, procs, tmp):
 
     t0 = time.time()
     pport = start_prometheus(procs, tmp, mport, am_port)
+    bad_usage(c, tmp, mport)
     c.check(bool(pcharness.wait_for(lambda: targets_up(pport), timeout=60, interval=0.2)),
             "Prometheus scrapes watch (target up)")
     # Prometheus must have seen the counter at 0 before the burst, or rate()
