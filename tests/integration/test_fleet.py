@@ -252,7 +252,7 @@ def run_with_hook(c, procs, tmp, hook):
 
         # The central watch: both peers get every alert.
         rules = wt.rules(tmp, resource_clients=4, resource_window=120, client_prompts=0,
-                         overall_prompts=0, quiet=QUIET, resend=1)
+                         overall_prompts=0, quiet=QUIET, resend=2)
         mport = H.free_port()
         wlog = tmp.join("watch.log")
         open(central_out, "a").close()
