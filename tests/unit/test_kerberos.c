@@ -571,6 +571,26 @@ static void test_every_truncation_refused(void **state)
     assert_int_equal(inspect(&tok, &info), 0);
 }
 
+static void test_constructed_primitives_refused(void **state)
+{
+    /* NegTokenResp { supportedMech [1] { OID with the constructed bit } }:
+     * found by fuzz_kerberos (corpus regress-constructed-oid) */
+    static const uint8_t cons_oid[] = {0xa1, 0x0f, 0x30, 0x0d, 0xa1, 0x0b, 0x26, 0x09, 0x2a, 0x86,
+                                       0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+    static const uint8_t prim_oid[] = {0xa1, 0x0f, 0x30, 0x0d, 0xa1, 0x0b, 0x06, 0x09, 0x2a, 0x86,
+                                       0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+    /* negState [0] { ENUMERATED with the constructed bit } */
+    static const uint8_t cons_enum[] = {0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x2a, 0x01, 0x00};
+    struct krb_token_info info;
+
+    (void)state;
+    assert_int_equal(krb_inspect(prim_oid, sizeof prim_oid, &info), 0);
+    assert_int_equal(info.kind, KRB_TOKEN_NONE);
+    assert_int_equal(krb_inspect(cons_oid, sizeof cons_oid, &info), -1);
+    assert_empty(&info);
+    assert_int_equal(krb_inspect(cons_enum, sizeof cons_enum, &info), -1);
+}
+
 static void test_garbage_and_null(void **state)
 {
     static const uint8_t junk[] = {0x30, 0x80, 0x00, 0x00};
@@ -828,6 +848,7 @@ int main(void)
         cmocka_unit_test(test_neg_token_init_without_mech_token_refused),
         cmocka_unit_test(test_names_sanitised_and_cut_on_character_boundary),
         cmocka_unit_test(test_every_truncation_refused),
+        cmocka_unit_test(test_constructed_primitives_refused),
         cmocka_unit_test(test_garbage_and_null),
         cmocka_unit_test(test_error_names_cover_rfc4120),
         cmocka_unit_test(test_real_mit_tokens),
