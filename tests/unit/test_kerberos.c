@@ -806,6 +806,8 @@ static const struct real_case real_cases[] = {
     {"krb/spnego-aes128.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
     {"krb/spnego-rc4.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/legacy.pc.test", 23, 2, 0},
     {"krb/spnego-rc4.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/curl-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/curl-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
     {"krb/krb5-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
     {"krb/krb5-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ABSENT, "", 0, 0, 0},
     {"krb/krb5-badkey.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
