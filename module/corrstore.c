@@ -68,7 +68,7 @@ struct hs_entry {
     uint64_t key;  /* 0: empty */
     uint64_t seq;
     uint32_t time;
-    uint32_t unused;
+    uint32_t dropped; /* when a live fingerprint of this key was dropped (0: never) */
     struct handshake_print print;
 };
 
@@ -411,17 +411,32 @@ int corrstore_hs_record(struct corrstore *cs, uint64_t key, const struct handsha
             other_oldest = &b[j];
         }
     }
+    uint32_t dropped = 0;
     if (mine >= CORRSTORE_HS_PER_KEY) {
         slot = mine_oldest; /* the key's own oldest: by design, not an eviction */
+        dropped = now;
     } else if (dead != NULL) {
         slot = dead;
     } else {
         slot = other_oldest; /* mine < PER_KEY < HS_BUCKET: never NULL here */
         ev = 1;
+        /* its key's other fingerprints (all in this bucket) no longer tell
+         * the whole story: a type-3 may answer the one dropped */
+        for (size_t j = 0; j < HS_BUCKET; j++) {
+            if (&b[j] != slot && b[j].key == slot->key && hs_live(h, &b[j], now)) {
+                b[j].dropped = now;
+            }
+        }
+    }
+    for (size_t j = 0; dropped != 0 && j < HS_BUCKET; j++) {
+        if (&b[j] != slot && b[j].key == key && hs_live(h, &b[j], now)) {
+            b[j].dropped = now;
+        }
     }
     slot->key = key;
     slot->seq = ++h->hs_seq;
     slot->time = now;
+    slot->dropped = dropped;
     slot->print = *p;
     h->stats.hs_recorded++;
     h->stats.hs_evictions += ev;
@@ -432,10 +447,12 @@ int corrstore_hs_record(struct corrstore *cs, uint64_t key, const struct handsha
     return 0;
 }
 
-int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct handshake_print *out, size_t cap)
+int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct handshake_print *out, size_t cap,
+                        bool *incomplete)
 {
     const struct hs_entry *found[HS_BUCKET];
     size_t n = 0;
+    *incomplete = false;
     if (lock(cs) != 0) {
         return -1;
     }
@@ -451,6 +468,9 @@ int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct
             i--;
         }
         found[i] = &b[j];
+        if (b[j].dropped != 0 && fresh(h, b[j].dropped, now)) {
+            *incomplete = true;
+        }
     }
     if (n > CORRSTORE_HS_PER_KEY) {
         n = CORRSTORE_HS_PER_KEY;

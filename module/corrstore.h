@@ -16,6 +16,7 @@
 #ifndef PROMPTCAUSE_CORRSTORE_H
 #define PROMPTCAUSE_CORRSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,8 +120,11 @@ int corrstore_hs_record(struct corrstore *cs, uint64_t key, const struct handsha
                         unsigned *evicted);
 
 /* The live fingerprints under key at now, newest first, into out[0..cap).
- * Returns how many (0..CORRSTORE_HS_PER_KEY), or -1 when the lock could not
- * be taken. */
-int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct handshake_print *out, size_t cap);
+ * *incomplete tells that a live fingerprint of this key was dropped within
+ * the window (the per-key cap or an eviction): a type-3 may answer that one,
+ * so "answers none of these" proves nothing. Returns how many
+ * (0..CORRSTORE_HS_PER_KEY), or -1 when the lock could not be taken. */
+int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct handshake_print *out, size_t cap,
+                        bool *incomplete);
 
 #endif

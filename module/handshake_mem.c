@@ -141,7 +141,8 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
     if (handshake_print_of_answer(info, in->client_connection, in->server_connection, answer) != 0) {
         goto out; /* NTLMv1 with no connection identity: nothing to compare */
     }
-    int n = corrstore_hs_lookup(store, key, now, prints, CORRSTORE_HS_PER_KEY);
+    bool incomplete;
+    int n = corrstore_hs_lookup(store, key, now, prints, CORRSTORE_HS_PER_KEY, &incomplete);
     if (n < 0) {
         out->store_error = true;
         rc = -1;
@@ -149,6 +150,14 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
     }
     out->compared = true;
     out->match = handshake_compare(answer, prints, (size_t)n);
+    out->incomplete = incomplete;
+    if (incomplete && out->match != HANDSHAKE_MATCHED && !(answer->has_timestamp && out->match != HANDSHAKE_SPLIT_NO_MATCH)) {
+        /* Some of this key's type-2s were dropped for room: "none matches"
+         * and the connection-only or name-only decisions may be about one
+         * we no longer have. Only a split found by the exact timestamp of
+         * the type-2 it answers stands. */
+        out->match = HANDSHAKE_UNKNOWN;
+    }
 out:
     free(prints);
     free(info);

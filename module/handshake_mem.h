@@ -20,6 +20,8 @@ struct handshake_mem_result {
     bool remembered;       /* a type-2 fingerprint was stored */
     bool compared;         /* a type-3 was looked up */
     enum handshake_match match; /* the comparison (HANDSHAKE_UNKNOWN when none) */
+    bool incomplete;       /* some of the key's fingerprints were dropped for room:
+                              then only a split proven by the exact timestamp is kept */
     unsigned evicted;      /* live fingerprints of other keys dropped for room */
     bool store_error;      /* the store's lock could not be taken */
 };

@@ -65,17 +65,19 @@ static void test_fingerprints_newest_first_a_few_per_key(void **state)
         assert_int_equal(corrstore_hs_record(cs, k, &p, 1000, &ev), 0);
         assert_int_equal(ev, 0); /* the key's own oldest goes: no eviction */
     }
-    assert_int_equal(corrstore_hs_lookup(cs, k, 1001, out, 8), CORRSTORE_HS_PER_KEY);
+    bool inc = false;
+    assert_int_equal(corrstore_hs_lookup(cs, k, 1001, out, 8, &inc), CORRSTORE_HS_PER_KEY);
+    assert_true(inc); /* two were dropped by the per-key cap */
     for (int i = 0; i < CORRSTORE_HS_PER_KEY; i++) {
         assert_true(out[i].timestamp == (uint64_t)(6 - i));
     }
     assert_string_equal(out[0].client_conn, "10.0.0.1:5000");
     /* cap smaller than what is there: the newest */
-    assert_int_equal(corrstore_hs_lookup(cs, k, 1001, out, 1), 1);
+    assert_int_equal(corrstore_hs_lookup(cs, k, 1001, out, 1, &inc), 1);
     assert_true(out[0].timestamp == 6);
     /* another client or another host: nothing */
-    assert_int_equal(corrstore_hs_lookup(cs, hkey("10.0.0.2", "intranet"), 1001, out, 8), 0);
-    assert_int_equal(corrstore_hs_lookup(cs, hkey("10.0.0.1", "other"), 1001, out, 8), 0);
+    assert_int_equal(corrstore_hs_lookup(cs, hkey("10.0.0.2", "intranet"), 1001, out, 8, &inc), 0);
+    assert_int_equal(corrstore_hs_lookup(cs, hkey("10.0.0.1", "other"), 1001, out, 8, &inc), 0);
     struct corrstore_stats st;
     corrstore_get_stats(cs, &st);
     assert_int_equal(st.hs_recorded, 6);
@@ -91,9 +93,11 @@ static void test_fingerprints_expire_after_window(void **state)
     struct corrstore *cs = make(1 << 20);
     struct handshake_print out[4], p = print_n(7, "");
     uint64_t k = hkey("c", "h");
+    bool inc = true;
     assert_int_equal(corrstore_hs_record(cs, k, &p, 5000, NULL), 0);
-    assert_int_equal(corrstore_hs_lookup(cs, k, 5000 + WINDOW, out, 4), 1);
-    assert_int_equal(corrstore_hs_lookup(cs, k, 5000 + WINDOW + 1, out, 4), 0);
+    assert_int_equal(corrstore_hs_lookup(cs, k, 5000 + WINDOW, out, 4, &inc), 1);
+    assert_false(inc);
+    assert_int_equal(corrstore_hs_lookup(cs, k, 5000 + WINDOW + 1, out, 4, &inc), 0);
     /* an expired slot is reused without an eviction */
     unsigned ev = 9;
     assert_int_equal(corrstore_hs_record(cs, k, &p, 5000 + WINDOW + 1, &ev), 0);
@@ -131,8 +135,9 @@ static void test_handshake_flood_is_bounded_and_counts_evictions(void **state)
     assert_int_equal(st.evictions, 0);
     /* the last one written is there */
     struct handshake_print out[4];
+    bool inc;
     snprintf(client, sizeof client, "10.1.%zu.%zu", (n - 1) / 250, (n - 1) % 250);
-    assert_int_equal(corrstore_hs_lookup(cs, hkey(client, "intranet"), 2000, out, 4), 1);
+    assert_int_equal(corrstore_hs_lookup(cs, hkey(client, "intranet"), 2000, out, 4, &inc), 1);
     assert_true(out[0].timestamp == n);
     corrstore_destroy(cs);
 }
@@ -154,7 +159,8 @@ static void test_fingerprint_shared_across_fork(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     struct handshake_print out[4];
-    assert_int_equal(corrstore_hs_lookup(cs, k, 101, out, 4), 1);
+    bool inc;
+    assert_int_equal(corrstore_hs_lookup(cs, k, 101, out, 4, &inc), 1);
     assert_true(out[0].timestamp == 42);
     assert_string_equal(out[0].client_conn, "10.0.0.9:1234");
     corrstore_destroy(cs);
@@ -328,6 +334,43 @@ static void test_module_remembers_type2_and_matches_its_type3(void **state)
     corrstore_destroy(cs);
 }
 
+/* Many handshakes of one address with one host (a terminal server without
+ * proxy authentication): once a type-2 of the key was dropped for room, a
+ * type-3 that answers none of the rest is not called a split, while a split
+ * proven by the exact timestamp still is. */
+static void test_module_no_false_split_after_type2s_dropped(void **state)
+{
+    (void)state;
+    static const char *others[] = {"gss-v2-cb.type2", "impacket.v2-domain.type2", "impacket.v2-foreign.type2",
+                                   "impacket.v2-local.type2"};
+    struct corrstore *cs = make(1 << 20);
+    struct leg *l = malloc(sizeof *l);
+    struct handshake_mem_result r;
+    assert_non_null(l);
+    give(l, "NTLM", "gss-v2.type2", "10.0.0.5", NULL, URL, "10.0.0.5:50001", "127.0.0.1:40001");
+    run(cs, l, 100, NULL);
+    for (size_t i = 0; i < 4; i++) {
+        give(l, "NTLM", others[i], "10.0.0.5", NULL, URL, "10.0.0.5:5100" "0", "127.0.0.1:41000");
+        run(cs, l, 100, NULL);
+    }
+    answer(l, "NTLM", "gss-v2.type3", "10.0.0.5", NULL, URL, "10.0.0.5:50001", "127.0.0.1:40001");
+    assert_int_equal(handshake_mem_run(cs, &l->in, 101, &r), 0);
+    assert_true(r.compared);
+    assert_true(r.incomplete);
+    assert_int_equal(r.match, HANDSHAKE_UNKNOWN); /* its type-2 was pushed out, not "no match" */
+    answer(l, "NTLM", "impacket.v2-local.type3", "10.0.0.5", NULL, URL, "10.0.0.5:51000", "127.0.0.1:41000");
+    assert_int_equal(run(cs, l, 101, NULL), HANDSHAKE_MATCHED);
+    answer(l, "NTLM", "impacket.v2-local.type3", "10.0.0.5", NULL, URL, "10.0.0.5:51009", "127.0.0.1:41000");
+    assert_int_equal(run(cs, l, 101, NULL), HANDSHAKE_SPLIT_CLIENT);
+    /* a window later the drop is forgotten with the fingerprints it concerned */
+    give(l, "NTLM", "impacket.v2-domain.type2", "10.0.0.5", NULL, URL, NULL, NULL);
+    run(cs, l, 100 + 2 * WINDOW, NULL);
+    answer(l, "NTLM", "gss-v2.type3", "10.0.0.5", NULL, URL, NULL, NULL);
+    assert_int_equal(run(cs, l, 100 + 2 * WINDOW, NULL), HANDSHAKE_SPLIT_NO_MATCH);
+    free(l);
+    corrstore_destroy(cs);
+}
+
 /* Negotiate carrying NTLM in SPNEGO (NegTokenResp both ways). */
 static void test_module_spnego_wrapped_handshake(void **state)
 {
@@ -401,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_client_id_keeps_proxy_users_apart),
         cmocka_unit_test(test_page_correlation_per_proxy_user),
         cmocka_unit_test(test_module_remembers_type2_and_matches_its_type3),
+        cmocka_unit_test(test_module_no_false_split_after_type2s_dropped),
         cmocka_unit_test(test_module_spnego_wrapped_handshake),
         cmocka_unit_test(test_module_ignores_what_it_cannot_use),
     };
