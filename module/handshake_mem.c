@@ -7,6 +7,7 @@
  * URL's host: the type-2s "this client was given for this host" (SPEC §2a).
  * A 407 is left alone: the handshake is then with a parent proxy, for every
  * host at once, which this key cannot follow. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -86,6 +87,25 @@ static int find_type3(const char *auth, struct ntlm_info *info)
     return rc > 0 && info->type != 3 ? 0 : rc;
 }
 
+/* Cheap test before any allocation: does the 401 carry an NTLM/Negotiate
+ * token, or its request an NTLM/Negotiate Authorization? Most 401s (Basic,
+ * anonymous offers) stop here. */
+static bool has_ntlm_material(const struct classify_input *in)
+{
+    for (size_t i = 0; in->challenges != NULL && i < in->challenges->count; i++) {
+        const struct challenge *c = &in->challenges->items[i];
+        if ((c->scheme == SCHEME_NTLM || c->scheme == SCHEME_NEGOTIATE) && c->token != NULL && c->token_len > 0) {
+            return true;
+        }
+    }
+    if (in->authorization == NULL) {
+        return false;
+    }
+    const char *a = in->authorization + strspn(in->authorization, " \t");
+    enum auth_scheme scheme = challenge_scheme_of(a, strcspn(a, " \t"));
+    return scheme == SCHEME_NTLM || scheme == SCHEME_NEGOTIATE;
+}
+
 /* Key of (client id, host of the URL); 0 when the URL has no host. */
 static uint64_t key_of(const struct classify_input *in)
 {
@@ -103,7 +123,7 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
 {
     memset(out, 0, sizeof *out);
     out->match = HANDSHAKE_UNKNOWN;
-    if (store == NULL || in->status != 401) {
+    if (store == NULL || in->status != 401 || !has_ntlm_material(in)) {
         return 0;
     }
     uint64_t key = key_of(in);
