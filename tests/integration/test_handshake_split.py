@@ -253,6 +253,45 @@ def icap_tests(res):
         tmp.cleanup()
 
 
+def eviction_tests(res):
+    """The smallest store: type-2s of many clients evict each other, counted in
+    `info`; the client whose fingerprint went gets no false split."""
+    tmp, procs = H.TempDir(prefix="pc-hs-ev-"), H.Processes()
+    try:
+        srv = cicap.start_cicap(tmp, procs, [("StoreBytes", "65536")], children=2, threads=4)
+
+        def run():
+            p = []
+            url = "http://busy.corp.example/"
+            before = hs_stats(srv.port)
+            n = 40
+            for i in range(n):
+                req = (f"GET {url} HTTP/1.1\nHost: busy.corp.example\n"
+                       f"Authorization: NTLM {token('gss-v2.type1')}\n")
+                res401 = f"HTTP/1.1 401 Unauthorized\nContent-Type: text/html\nWWW-Authenticate: NTLM {token('gss-v2.type2')}\n"
+                C.respmod(srv.port, req, res401, b"x", preview=64512,
+                          icap_headers={"X-Client-IP": f"10.9.0.{i + 1}", "X-Client-Connection": f"10.9.0.{i + 1}:5000"})
+            r = C.respmod(srv.port, f"GET {url} HTTP/1.1\nHost: busy.corp.example\n"
+                          f"Authorization: NTLM {token('impacket.v2-domain.type3')}\n",
+                          "HTTP/1.1 401 Unauthorized\nContent-Type: text/html\nWWW-Authenticate: NTLM\n", b"x",
+                          preview=64512, icap_headers={"X-Client-IP": "10.9.0.1", "X-Client-Connection": "10.9.0.1:5000"})
+            got = delta(before, hs_stats(srv.port))
+            if got.get("handshake challenges remembered") != n:
+                p.append(f"remembered {got}, want {n}")
+            if got.get("handshake evictions", 0) < n - 8 or got.get("handshake evictions", 0) >= n:
+                p.append(f"evictions {got.get('handshake evictions')}, want at least {n - 8} (a 64 KiB store "
+                         f"holds 8 fingerprints) and fewer than {n}")
+            if got.get("handshake answers compared") != 1 or any(k.startswith("handshake splits") for k in got):
+                p.append(f"the evicted client's type-3: {got}, want compared and no split")
+            if r.status != 204:
+                p.append(f"ICAP {r.status}")
+            return p
+        res.check("[icap] 64 KiB store: fingerprints evicted and counted, no false split after", run)
+    finally:
+        procs.stop_all()
+        tmp.cleanup()
+
+
 def page_tests(res):
     """Two proxy users on one address: the page one loaded is not the other's parent."""
     tmp, procs = H.TempDir(prefix="pc-hs-page-"), H.Processes()
@@ -491,7 +530,7 @@ def main():
     if not os.path.exists(H.MODULE):
         print(f"SKIP: module not built ({H.MODULE})")
         return H.SKIP
-    blocks = [icap_tests, page_tests]
+    blocks = [icap_tests, eviction_tests, page_tests]
     if H.find_binary("squid") is not None:
         blocks.append(squid_tests)
     else:
