@@ -25,11 +25,13 @@
 
 #include "handshake.h"
 
-/* Copy a connection identity (NULL: unknown) into out, cut to fit. */
+/* Copy a connection identity (NULL: unknown) into out, cut to fit. Squid
+ * writes '-' for a logformat code it has no value for ("-:-" when there is
+ * no server connection): unknown too. */
 static void copy_conn(char *out, const char *conn)
 {
     out[0] = '\0';
-    if (conn != NULL) {
+    if (conn != NULL && conn[0] != '-') {
         size_t n = strnlen(conn, HANDSHAKE_CONN_MAX - 1);
         memcpy(out, conn, n);
         out[n] = '\0';

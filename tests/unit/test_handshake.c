@@ -135,6 +135,10 @@ static void test_same_print_other_server_connection_is_split_server(void **state
     /* the server side unknown on either leg proves nothing */
     answer_of("gss-v2", C1, NULL, 0, &a);
     assert_int_equal(handshake_compare(&a, &g, 1), HANDSHAKE_MATCHED);
+    /* Squid's "no value" ('-') is unknown, not a connection */
+    answer_of("gss-v2", C1, "-:-", 0, &a);
+    assert_string_equal(a.server_conn, "");
+    assert_int_equal(handshake_compare(&a, &g, 1), HANDSHAKE_MATCHED);
 }
 
 static void test_ntlmv1_without_connections_is_unknown(void **state)
