@@ -48,6 +48,7 @@ struct metrics {
     pthread_mutex_t lock;
     char *page; /* published page, guarded by lock */
     size_t page_len;
+    unsigned long long btime; /* boot time from /proc/stat, 0: unknown */
     bool started;        /* set once MHD_start_daemon returned */
     char start_err[256]; /* libmicrohttpd's message while starting */
 };
@@ -249,7 +250,21 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
     return (ssize_t)len;
 }
 
-void metrics_process(struct promtext *t)
+/* Boot time from /proc/stat, read once: it is after the per-CPU lines, so
+ * the file is read whole (it can exceed 4 KiB on many CPUs). 0 when unknown. */
+static unsigned long long read_btime(void)
+{
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap);
+    unsigned long long btime = 0;
+    ssize_t n = buf ? read_small("/proc/stat", buf, cap) : -1;
+    if (n <= 0 || promtext_parse_btime(buf, (size_t)n, &btime) != 0)
+        btime = 0;
+    free(buf);
+    return btime;
+}
+
+void metrics_process(struct promtext *t, unsigned long long btime)
 {
     long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     char buf[4096];
@@ -264,18 +279,7 @@ void metrics_process(struct promtext *t)
         sample0(t, "process_resident_memory_bytes", (double)ps.rss * (double)(page > 0 ? page : 4096));
         promtext_family(t, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
         sample0(t, "process_virtual_memory_bytes", (double)ps.vsize);
-        unsigned long long btime;
-        n = read_small("/proc/stat", buf, sizeof buf);
-        /* /proc/stat can exceed 4 KiB on many CPUs; btime comes after the
-         * per-CPU lines, so read it from a bigger buffer when cut. */
-        if (n > 0 && promtext_parse_btime(buf, (size_t)n, &btime) != 0) {
-            char *big = malloc(1 << 20);
-            ssize_t bn = big ? read_small("/proc/stat", big, 1 << 20) : -1;
-            if (bn <= 0 || promtext_parse_btime(big, (size_t)bn, &btime) != 0)
-                n = -1;
-            free(big);
-        }
-        if (n > 0) {
+        if (btime > 0) {
             promtext_family(t, "process_start_time_seconds", "gauge",
                             "Start time of the process since unix epoch in seconds.");
             sample0(t, "process_start_time_seconds", (double)btime + (double)ps.starttime / (double)tck);
@@ -349,7 +353,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (m->page != NULL)
         promtext_raw(&t, m->page, m->page_len);
     pthread_mutex_unlock(&m->lock);
-    metrics_process(&t);
+    metrics_process(&t, m->btime);
     if (t.failed) {
         promtext_free(&t);
         return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -427,6 +431,7 @@ struct metrics *metrics_new(const char *addr, size_t top_n, char *err, size_t er
     pthread_mutex_init(&m->lock, NULL);
     vocab_build(m);
     m->top_n = top_n;
+    m->btime = read_btime();
     m->events = calloc(vocab_size(&m->cause) * vocab_size(&m->prompt) * vocab_size(&m->reason),
                        sizeof *m->events);
     m->hosts = hostset_new(top_n);

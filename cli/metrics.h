@@ -53,8 +53,9 @@ int metrics_publish(struct metrics *m, const struct metrics_gauges *g);
 struct promtext;
 void metrics_render(struct metrics *m, const struct metrics_gauges *g, struct promtext *t);
 
-/* Append the process_* metrics of this process, read from /proc/self now.
- * Missing files just leave their metrics out. */
-void metrics_process(struct promtext *t);
+/* Append the process_* metrics of this process, read from /proc/self now;
+ * btime: boot time in seconds since the epoch (0: leave out
+ * process_start_time_seconds). Missing files just leave their metrics out. */
+void metrics_process(struct promtext *t, unsigned long long btime);
 
 #endif
