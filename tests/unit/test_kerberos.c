@@ -585,6 +585,188 @@ static void test_garbage_and_null(void **state)
     assert_empty(&info);
 }
 
+
+/* ---- tokens of a real MIT KDC and GSSAPI (tests/data/krb/README.md) -------- */
+
+struct real_case {
+    const char *file;
+    enum krb_token_kind kind;
+    enum krb_neg_state neg_state;
+    const char *sname;  /* ticket or error sname */
+    int32_t etype;      /* AP-REQ */
+    uint32_t kvno;      /* AP-REQ */
+    int32_t error_code; /* KRB-ERROR */
+};
+
+static const struct real_case real_cases[] = {
+    {"krb/spnego-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/spnego-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/spnego-badkey.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/spnego-badkey.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_REJECT, "HTTP/web.pc.test", 0, 0, 31},
+    {"krb/spnego-badkvno.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/spnego-badkvno.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_REJECT, "HTTP/web.pc.test", 0, 0, 44},
+    {"krb/spnego-notus.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/spnego-notus.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_REJECT, "HTTP/web.pc.test", 0, 0, 35},
+    {"krb/spnego-nomutual.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/spnego-nomutual.resp.b64", KRB_TOKEN_NONE, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/spnego-aes128.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/aes128.pc.test", 17, 2, 0},
+    {"krb/spnego-aes128.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/spnego-rc4.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/legacy.pc.test", 23, 2, 0},
+    {"krb/spnego-rc4.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/krb5-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/krb5-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ABSENT, "", 0, 0, 0},
+    {"krb/krb5-badkey.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/krb5-badkey.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_ABSENT, "HTTP/web.pc.test", 0, 0, 31},
+    {"krb/krb5-badkvno.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/krb5-badkvno.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_ABSENT, "HTTP/web.pc.test", 0, 0, 44},
+    {"krb/krb5-notus.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/krb5-notus.resp.b64", KRB_TOKEN_KRB_ERROR, KRB_NEG_ABSENT, "HTTP/web.pc.test", 0, 0, 35},
+    {"krb/krb5-nomutual.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/krb5-aes128.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/aes128.pc.test", 17, 2, 0},
+    {"krb/krb5-aes128.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ABSENT, "", 0, 0, 0},
+    {"krb/krb5-rc4.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/legacy.pc.test", 23, 2, 0},
+    {"krb/krb5-rc4.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ABSENT, "", 0, 0, 0},
+};
+
+static void check_real(const struct real_case *c, const struct krb_token_info *info)
+{
+    assert_int_equal(info->kind, c->kind);
+    assert_int_equal(info->neg_state, c->neg_state);
+    if (c->kind == KRB_TOKEN_AP_REQ) {
+        assert_string_equal(info->ticket.realm, "PC.TEST");
+        assert_string_equal(info->ticket.sname, c->sname);
+        assert_true(info->ticket.has_etype);
+        assert_int_equal(info->ticket.etype, c->etype);
+        assert_true(info->ticket.has_kvno);
+        assert_int_equal(info->ticket.kvno, c->kvno);
+    } else {
+        assert_string_equal(info->ticket.realm, "");
+        assert_false(info->ticket.has_etype);
+    }
+    if (c->kind == KRB_TOKEN_KRB_ERROR) {
+        assert_int_equal(info->error.error_code, c->error_code);
+        assert_string_equal(info->error.realm, "PC.TEST");
+        assert_string_equal(info->error.sname, c->sname);
+        assert_non_null(krb_error_name(c->error_code));
+    } else {
+        assert_int_equal(info->error.error_code, 0);
+        assert_string_equal(info->error.sname, "");
+    }
+}
+
+static void test_real_mit_tokens(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof real_cases / sizeof real_cases[0]; k++) {
+        size_t n;
+        uint8_t *t = tokfile_load(real_cases[k].file, &n);
+        struct krb_token_info info;
+
+        if (krb_inspect(t, n, &info) != 0)
+            fail_msg("%s not recognised", real_cases[k].file);
+        check_real(&real_cases[k], &info);
+        free(t);
+    }
+}
+
+static void test_real_mit_error_names(void **state)
+{
+    (void)state;
+    assert_string_equal(krb_error_name(31), "KRB_AP_ERR_BAD_INTEGRITY");
+    assert_string_equal(krb_error_name(44), "KRB_AP_ERR_BADKEYVER");
+    assert_string_equal(krb_error_name(35), "KRB_AP_ERR_NOT_US");
+}
+
+/* Every prefix of every real token is refused with nothing filled, and so
+ * is every token with one byte flipped where it breaks the DER (the rest
+ * may still parse: a flipped cipher byte is invisible to us). */
+static void test_real_tokens_every_truncation_refused(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof real_cases / sizeof real_cases[0]; k++) {
+        size_t n, cut;
+        uint8_t *t = tokfile_load(real_cases[k].file, &n);
+
+        for (cut = 0; cut < n; cut++) {
+            uint8_t *h = malloc(cut ? cut : 1);
+            struct krb_token_info info;
+            assert_non_null(h);
+            memcpy(h, t, cut);
+            if (krb_inspect(h, cut, &info) != -1)
+                fail_msg("%s cut at %zu accepted", real_cases[k].file, cut);
+            assert_empty(&info);
+            free(h);
+        }
+        free(t);
+    }
+}
+
+/* Every single-byte change of a real token gives either a clean refusal or
+ * a result of the same shape: never a crash (ASan watches), names always
+ * terminated. */
+static void test_real_tokens_byte_flips_are_safe(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof real_cases / sizeof real_cases[0]; k += 3) {
+        size_t n, i;
+        uint8_t *t = tokfile_load(real_cases[k].file, &n);
+
+        for (i = 0; i < n; i++) {
+            static const uint8_t flips[] = {0x01, 0x80, 0xff};
+            size_t f;
+            for (f = 0; f < sizeof flips; f++) {
+                struct krb_token_info info;
+                int rc;
+                t[i] ^= flips[f];
+                rc = krb_inspect(t, n, &info);
+                t[i] ^= flips[f];
+                if (rc != 0)
+                    assert_empty(&info);
+                else
+                    assert_int_not_equal(info.kind, KRB_TOKEN_UNKNOWN);
+                assert_non_null(memchr(info.ticket.realm, '\0', sizeof info.ticket.realm));
+                assert_non_null(memchr(info.ticket.sname, '\0', sizeof info.ticket.sname));
+                assert_non_null(memchr(info.error.sname, '\0', sizeof info.error.sname));
+            }
+        }
+        free(t);
+    }
+}
+
+/* MIT's SPNEGO around gss-ntlmssp (tests/data/ntlm, spnego-gss-v2-cb):
+ * NTLMSSP, with the negState of each NegTokenResp. */
+static void test_real_spnego_ntlmssp(void **state)
+{
+    static const struct {
+        const char *file;
+        enum krb_neg_state neg;
+    } cases[] = {
+        {"ntlm/spnego-gss-v2-cb.type1.b64", KRB_NEG_ABSENT},
+        {"ntlm/spnego-gss-v2-cb.type2.b64", KRB_NEG_ACCEPT_INCOMPLETE},
+        {"ntlm/spnego-gss-v2-cb.type3.b64", KRB_NEG_ACCEPT_INCOMPLETE}, /* MIT sends it client-side too */
+        {"ntlm/gss-v2.type3.b64", KRB_NEG_ABSENT}, /* raw NTLMSSP as Negotiate */
+    };
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n;
+        uint8_t *t = tokfile_load(cases[k].file, &n);
+        struct krb_token_info info;
+
+        assert_int_equal(krb_inspect(t, n, &info), 0);
+        assert_int_equal(info.kind, KRB_TOKEN_NTLMSSP);
+        assert_int_equal(info.neg_state, cases[k].neg);
+        free(t);
+    }
+}
+
 /* RFC 4120 §7.5.9, the whole table. */
 static void test_error_names_cover_rfc4120(void **state)
 {
@@ -648,6 +830,11 @@ int main(void)
         cmocka_unit_test(test_every_truncation_refused),
         cmocka_unit_test(test_garbage_and_null),
         cmocka_unit_test(test_error_names_cover_rfc4120),
+        cmocka_unit_test(test_real_mit_tokens),
+        cmocka_unit_test(test_real_mit_error_names),
+        cmocka_unit_test(test_real_tokens_every_truncation_refused),
+        cmocka_unit_test(test_real_tokens_byte_flips_are_safe),
+        cmocka_unit_test(test_real_spnego_ntlmssp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
