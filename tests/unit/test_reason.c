@@ -2,8 +2,8 @@
  * place in the table's order.
  *
  * Where a real implementation made the evidence, the test uses its tokens
- * (tests/data/ntlm: gss-ntlmssp and impacket handshakes; tests/data/krb when
- * present) and goes through classify(), the path the module and probe take,
+ * (tests/data/ntlm: gss-ntlmssp and impacket handshakes; tests/data/krb: a
+ * throw-away MIT KDC and GSSAPI) and goes through classify(), the path the module and probe take,
  * so headers → event is what is proven. Precedence between rules that no
  * single real token combines is tested on filled structs through
  * reason_diagnose(). Garbage must give an event with the reason null. */
@@ -383,6 +383,91 @@ static void test_every_truncation_of_a_type3_is_safe(void **state)
     free(t);
 }
 
+/* ---- Kerberos from a real MIT KDC (tests/data/krb) ---------------------- */
+
+/* The client's real AP-REQ refused with the acceptor's real token. */
+static void krb_case(const char *mech, const char *kase, const char *url, struct event *ev)
+{
+    char init[64], resp[64];
+    snprintf(init, sizeof init, "krb/%s-%s.init.b64", mech, kase);
+    snprintf(resp, sizeof resp, "krb/%s-%s.resp.b64", mech, kase);
+    char *auth = header_of("Negotiate", init);
+    char *chal = header_of("Negotiate", resp);
+    run(url, chal, auth, HANDSHAKE_UNKNOWN, USERNAMES_LOG, ev);
+    free(auth);
+    free(chal);
+}
+
+static void test_kerberos_wrong_account_real_mit(void **state)
+{
+    static const struct {
+        const char *kase, *krb_error;
+    } rows[] = {{"badkey", "KRB_AP_ERR_BAD_INTEGRITY"}, {"badkvno", "KRB_AP_ERR_BADKEYVER"}};
+    struct event ev;
+    (void)state;
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t i = 0; i < 2; i++) {
+            krb_case(m == 0 ? "spnego" : "krb5", rows[i].kase, "http://web.pc.test/", &ev);
+            /* a KRB-ERROR answering a ticket is a refusal (rule 3), not a handshake step */
+            assert_int_equal(ev.cause, CAUSE_CREDENTIALS_REJECTED);
+            assert_int_equal(ev.prompt, PROMPT_REJECTED);
+            assert_string_equal(ev.auth_sent, "negotiate-kerberos");
+            assert_int_equal(ev.reason, REASON_KERBEROS_WRONG_ACCOUNT);
+            assert_string_equal(ev.spn, "HTTP/web.pc.test@PC.TEST");
+            assert_string_equal(ev.krb_error, rows[i].krb_error);
+            assert_has(ev.hint, "setspn -Q HTTP/web.pc.test");
+            assert_null(strstr(ev.hint, "answered as")); /* the KRB-ERROR's sname is the ticket's */
+        }
+    }
+}
+
+static void test_kerberos_not_us_real_mit_is_kerberos_error(void **state)
+{
+    struct event ev;
+    (void)state;
+    krb_case("spnego", "notus", "http://web.pc.test/", &ev);
+    assert_int_equal(ev.cause, CAUSE_CREDENTIALS_REJECTED);
+    assert_int_equal(ev.reason, REASON_KERBEROS_ERROR);
+    assert_string_equal(ev.krb_error, "KRB_AP_ERR_NOT_US");
+    assert_has(ev.hint, "KRB_AP_ERR_NOT_US");
+}
+
+static void test_kerberos_real_ticket_on_alias_host(void **state)
+{
+    /* the ticket names HTTP/web.pc.test; the URL's host is an alias */
+    struct event ev;
+    char *auth = header_of("Negotiate", "krb/spnego-ok.init.b64");
+    (void)state;
+    run("http://alias.pc.test/", "Negotiate", auth, HANDSHAKE_UNKNOWN, USERNAMES_LOG, &ev);
+    assert_int_equal(ev.cause, CAUSE_CREDENTIALS_REJECTED);
+    assert_int_equal(ev.reason, REASON_SPN_HOST_MISMATCH);
+    assert_string_equal(ev.spn, "HTTP/web.pc.test@PC.TEST");
+    assert_has(ev.hint, "alias.pc.test");
+    /* the same ticket on its own host: nothing more is visible */
+    run("http://web.pc.test/", "Negotiate", auth, HANDSHAKE_UNKNOWN, USERNAMES_LOG, &ev);
+    assert_int_equal(ev.reason, REASON_NONE);
+    assert_has(ev.hint, "check NTFS rights");
+    free(auth);
+}
+
+static void test_kerberos_completed_401_is_refusal_bare_reject_is_handshake(void **state)
+{
+    /* MIT's accept-completed NegTokenResp after a ticket, with a 401: the
+     * logon worked and the resource still refused (authorization) */
+    struct event ev;
+    (void)state;
+    krb_case("spnego", "ok", "http://web.pc.test/", &ev);
+    assert_int_equal(ev.cause, CAUSE_CREDENTIALS_REJECTED);
+    assert_int_equal(ev.reason, REASON_NONE);
+    assert_string_equal(ev.krb_error, "");
+    /* a server token without credentials sent stays a handshake (rule 2) */
+    char *chal = header_of("Negotiate", "krb/spnego-badkey.resp.b64");
+    run("http://web.pc.test/", chal, NULL, HANDSHAKE_UNKNOWN, USERNAMES_LOG, &ev);
+    assert_int_equal(ev.cause, CAUSE_HANDSHAKE);
+    assert_int_equal(ev.reason, REASON_NONE);
+    free(chal);
+}
+
 /* ---- filled structs: Kerberos and precedence ---------------------------- */
 
 struct fixture {
@@ -627,6 +712,10 @@ int main(void)
         cmocka_unit_test(test_accept_incomplete_ntlm_challenge_stays_handshake),
         cmocka_unit_test(test_garbage_gives_event_with_reason_null),
         cmocka_unit_test(test_every_truncation_of_a_type3_is_safe),
+        cmocka_unit_test(test_kerberos_wrong_account_real_mit),
+        cmocka_unit_test(test_kerberos_not_us_real_mit_is_kerberos_error),
+        cmocka_unit_test(test_kerberos_real_ticket_on_alias_host),
+        cmocka_unit_test(test_kerberos_completed_401_is_refusal_bare_reject_is_handshake),
         cmocka_unit_test(test_kerberos_wrong_account_codes),
         cmocka_unit_test(test_kerberos_skew_expired_and_other),
         cmocka_unit_test(test_spn_host_mismatch_last),
