@@ -160,15 +160,15 @@ static bool rule_split(const struct reason_input *in, struct reason_result *out)
     switch (in->handshake) {
     case HANDSHAKE_SPLIT_CLIENT:
         hint_set(out->hint, sizeof out->hint,
-                 "handshake split on the client side: the type-3 came on another client connection "
-                 "than its challenge (the browser reconnected between the legs); NTLM logs on a "
-                 "connection, so keep it open between browser and proxy (client_persistent_connections on, "
-                 "no client-side idle timeout shorter than the handshake)");
+                 "handshake split on the client side: the legs of this NTLM handshake came on "
+                 "different client connections (the browser, or something between it and the proxy, "
+                 "reconnected); NTLM logs on a connection, so keep it open between browser and proxy "
+                 "(client_persistent_connections on, no idle timeout shorter than the handshake)");
         return true;
     case HANDSHAKE_SPLIT_SERVER:
         hint_set(out->hint, sizeof out->hint,
-                 "handshake split on the server side: Squid sent the type-3 to %s on another server "
-                 "connection than its challenge; pin it with connection-auth=on (http_port) and "
+                 "handshake split on the server side: Squid sent the legs of this handshake to %s on "
+                 "different server connections; pin them with connection-auth=on (http_port) and "
                  "login=PASSTHRU connection-auth=on on the cache_peer, and give a load balancer in "
                  "front of several servers connection persistence",
                  in->host[0] ? in->host : "the server");
