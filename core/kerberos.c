@@ -27,6 +27,11 @@ static const uint8_t ntlmssp_sig[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
 #define KRB_ERROR 30
 #define KRB_TICKET 1
 
+static bool elem_is(const struct der_elem *e, unsigned cls, bool constructed, uint32_t tag)
+{
+    return e->cls == cls && e->constructed == constructed && e->tag == tag;
+}
+
 /* ---- names ----------------------------------------------------------------- */
 
 /* A fixed-capacity output string that only ever holds whole characters. */
@@ -135,8 +140,8 @@ static int read_principal(const struct der_reader *r, const struct der_elem *e, 
     while ((rc = der_next(&seq, &f)) == 0) {
         if (f.cls != DER_CONTEXT || f.tag != 1)
             continue; /* name-type and extensions: not needed */
-        if (have_names || der_explicit(&seq, &f, &inner) != 0 || inner.tag != DER_TAG_SEQUENCE ||
-            !inner.constructed || der_enter(&seq, &inner, &list) != 0)
+        if (have_names || der_explicit(&seq, &f, &inner) != 0 || !elem_is(&inner, DER_UNIVERSAL, true, DER_TAG_SEQUENCE) ||
+            der_enter(&seq, &inner, &list) != 0)
             goto err;
         have_names = true;
         while ((rc = der_next(&list, &s)) == 0) {
@@ -258,7 +263,7 @@ static int read_ticket(const struct der_reader *r, const struct der_elem *app, s
         switch (f.tag) {
         case 0: {
             int64_t v;
-            if (inner.cls != DER_UNIVERSAL || inner.tag != DER_TAG_INTEGER || der_int64(&inner, &v) != 0 || v != 5)
+            if (!elem_is(&inner, DER_UNIVERSAL, false, DER_TAG_INTEGER) || der_int64(&inner, &v) != 0 || v != 5)
                 return -1;
             break;
         }
@@ -483,11 +488,11 @@ static int read_neg_init(const struct der_reader *r, const struct der_elem *choi
         if (f.cls != DER_CONTEXT)
             continue;
         if (f.tag == 0) { /* mechTypes: checked for shape only */
-            if (der_explicit(&seq, &f, &inner) != 0 || inner.tag != DER_TAG_SEQUENCE || !inner.constructed ||
+            if (der_explicit(&seq, &f, &inner) != 0 || !elem_is(&inner, DER_UNIVERSAL, true, DER_TAG_SEQUENCE) ||
                 der_enter(&seq, &inner, &list) != 0)
                 return -1;
             while ((rc = der_next(&list, &oid)) == 0)
-                if (oid.cls != DER_UNIVERSAL || oid.tag != DER_TAG_OID)
+                if (!elem_is(&oid, DER_UNIVERSAL, false, DER_TAG_OID))
                     return -1;
             if (rc < 0)
                 return -1;
@@ -522,13 +527,14 @@ static int read_neg_resp(const struct der_reader *r, const struct der_elem *choi
         if (f.cls != DER_CONTEXT)
             continue;
         if (f.tag == 0) {
-            if (have_state || der_explicit(&seq, &f, &inner) != 0 || inner.cls != DER_UNIVERSAL ||
-                inner.tag != DER_TAG_ENUMERATED || der_int64(&inner, &v) != 0 || v < 0 || v > 3)
+            if (have_state || der_explicit(&seq, &f, &inner) != 0 ||
+                !elem_is(&inner, DER_UNIVERSAL, false, DER_TAG_ENUMERATED) || der_int64(&inner, &v) != 0 || v < 0 ||
+                v > 3)
                 return -1;
             have_state = true;
             info->neg_state = (enum krb_neg_state)v;
         } else if (f.tag == 1) {
-            if (der_explicit(&seq, &f, &inner) != 0 || inner.cls != DER_UNIVERSAL || inner.tag != DER_TAG_OID)
+            if (der_explicit(&seq, &f, &inner) != 0 || !elem_is(&inner, DER_UNIVERSAL, false, DER_TAG_OID))
                 return -1;
         } else if (f.tag == 2) {
             if (have_token || octet_string_field(&seq, &f, &os) != 0)

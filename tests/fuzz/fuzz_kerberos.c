@@ -5,7 +5,9 @@
  * success and a known kind go together, a failure leaves everything empty,
  * names are terminated, valid UTF-8 and free of control bytes, and a
  * depth-first walk with der_next/der_enter never goes below DER_MAX_DEPTH
- * and agrees with der_validate. */
+ * and agrees with der_validate; and whatever krb_inspect calls NTLMSSP,
+ * ntlm.c's spnego_inspect (the same shapes, read for another purpose) does
+ * too. */
 #include <assert.h>
 #include <stdbool.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "der.h"
 #include "fuzz_util.h"
 #include "kerberos.h"
+#include "ntlm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -105,6 +108,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_name(info.error.sname, sizeof info.error.sname);
     if (info.kind == KRB_TOKEN_KRB_ERROR)
         (void)krb_error_name(info.error.error_code);
+
+    if (rc == 0 && info.kind == KRB_TOKEN_NTLMSSP) {
+        struct spnego_info si;
+        assert(spnego_inspect(tok, size, &si) == 0 && si.mech == SPNEGO_NTLMSSP);
+    }
 
     /* the validator and a full walk agree on every input */
     assert(walk(tok, size) == (der_validate(tok, size) == 0));

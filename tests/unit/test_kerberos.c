@@ -527,7 +527,10 @@ static void test_neg_token_init_without_mech_token_refused(void **state)
 
 static void test_names_sanitised_and_cut_on_character_boundary(void **state)
 {
-    static const char *const odd[] = {"HTTP", "we\x01" "b\x7f", "\xff\xc3\xa9"};
+    /* controls, a stray byte, then an overlong NUL, a surrogate, a code
+     * point past U+10FFFF and a 4-byte character */
+    static const char *const odd[] = {"HTTP", "we\x01" "b\x7f", "\xff\xc3\xa9",
+                                      "\xc0\x80\xed\xa0\x80\xf4\x90\x80\x80\xf0\x9f\x98\x80"};
     struct tkt_opts o = default_tkt();
     struct blob req = {{0}, 0};
     struct krb_token_info info;
@@ -535,10 +538,10 @@ static void test_names_sanitised_and_cut_on_character_boundary(void **state)
     size_t k;
 
     (void)state;
-    o.sname = odd, o.nsname = 3;
+    o.sname = odd, o.nsname = 4;
     ap_req(&req, &o);
     assert_int_equal(inspect(&req, &info), 0);
-    assert_string_equal(info.ticket.sname, "HTTP/we?b?/?\xc3\xa9");
+    assert_string_equal(info.ticket.sname, "HTTP/we?b?/?\xc3\xa9/?????????\xf0\x9f\x98\x80");
 
     for (k = 0; k + 2 <= 300; k += 2)
         longrealm[k] = '\xc3', longrealm[k + 1] = '\xa9'; /* 150 x U+00E9 */
@@ -569,6 +572,196 @@ static void test_every_truncation_refused(void **state)
         assert_empty(&info);
     }
     assert_int_equal(inspect(&tok, &info), 0);
+}
+
+static void test_constructed_primitives_refused(void **state)
+{
+    /* NegTokenResp { supportedMech [1] { OID with the constructed bit } }:
+     * found by fuzz_kerberos (corpus regress-constructed-oid) */
+    static const uint8_t cons_oid[] = {0xa1, 0x0f, 0x30, 0x0d, 0xa1, 0x0b, 0x26, 0x09, 0x2a, 0x86,
+                                       0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+    static const uint8_t prim_oid[] = {0xa1, 0x0f, 0x30, 0x0d, 0xa1, 0x0b, 0x06, 0x09, 0x2a, 0x86,
+                                       0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+    /* negState [0] { ENUMERATED with the constructed bit } */
+    static const uint8_t cons_enum[] = {0xa1, 0x07, 0x30, 0x05, 0xa0, 0x03, 0x2a, 0x01, 0x00};
+    struct krb_token_info info;
+
+    (void)state;
+    assert_int_equal(krb_inspect(prim_oid, sizeof prim_oid, &info), 0);
+    assert_int_equal(info.kind, KRB_TOKEN_NONE);
+    assert_int_equal(krb_inspect(cons_oid, sizeof cons_oid, &info), -1);
+    assert_empty(&info);
+    assert_int_equal(krb_inspect(cons_enum, sizeof cons_enum, &info), -1);
+}
+
+/* KRB-ERROR with fields given as the caller's blob (for duplicates and
+ * unusual string types). */
+static void krb_err_fields(struct blob *out, const struct blob *extra)
+{
+    struct blob f = {{0}, 0}, seq = {{0}, 0};
+
+    int_field(&f, 0, 5);
+    int_field(&f, 1, 30);
+    put(&f, extra->p, extra->n);
+    wrap(&seq, 0x30, &f);
+    wrap(out, 0x7e, &seq);
+}
+
+static void test_repeated_fields_refused(void **state)
+{
+    struct blob x, e, tok, req, g, os;
+    struct krb_token_info info;
+    struct tkt_opts o = default_tkt();
+
+    (void)state;
+    /* the reference: one of each */
+    x.n = 0, e.n = 0;
+    int_field(&x, 6, 44);
+    str_field(&x, 9, "PC.TEST");
+    principal_field(&x, 10, http_web, 2);
+    krb_err_fields(&e, &x);
+    assert_int_equal(inspect(&e, &info), 0);
+    assert_int_equal(info.error.error_code, 44);
+    /* error-code twice */
+    x.n = 0, e.n = 0;
+    int_field(&x, 6, 44);
+    int_field(&x, 6, 41);
+    str_field(&x, 9, "PC.TEST");
+    principal_field(&x, 10, http_web, 2);
+    krb_err_fields(&e, &x);
+    assert_int_equal(inspect(&e, &info), -1);
+    /* realm twice */
+    x.n = 0, e.n = 0;
+    int_field(&x, 6, 44);
+    str_field(&x, 9, "PC.TEST");
+    str_field(&x, 9, "EVIL.TEST");
+    principal_field(&x, 10, http_web, 2);
+    krb_err_fields(&e, &x);
+    assert_int_equal(inspect(&e, &info), -1);
+    /* sname twice */
+    x.n = 0, e.n = 0;
+    int_field(&x, 6, 44);
+    str_field(&x, 9, "PC.TEST");
+    principal_field(&x, 10, http_web, 2);
+    principal_field(&x, 10, http_web, 2);
+    krb_err_fields(&e, &x);
+    assert_int_equal(inspect(&e, &info), -1);
+    /* error-code beyond Int32 */
+    x.n = 0, e.n = 0;
+    int_field(&x, 6, 2147483648LL);
+    str_field(&x, 9, "PC.TEST");
+    principal_field(&x, 10, http_web, 2);
+    krb_err_fields(&e, &x);
+    assert_int_equal(inspect(&e, &info), -1);
+
+    /* two responseTokens in a NegTokenResp, two mechTokens in a NegTokenInit */
+    req.n = 0, g.n = 0, os.n = 0, tok.n = 0;
+    ap_req(&req, &o);
+    gss(&g, oid_krb5, sizeof oid_krb5, 0x01, &req);
+    {
+        struct blob f = {{0}, 0}, sq = {{0}, 0};
+        wrap(&os, 0x04, &g);
+        wrap(&f, 0xa2, &os);
+        wrap(&f, 0xa2, &os);
+        wrap(&sq, 0x30, &f);
+        wrap(&tok, 0xa1, &sq);
+        assert_int_equal(inspect(&tok, &info), -1);
+        tok.n = 0;
+        wrap(&tok, 0xa0, &sq); /* the same fields as a bare NegTokenInit */
+        assert_int_equal(inspect(&tok, &info), -1);
+        f.n = 0, sq.n = 0, tok.n = 0;
+        wrap(&f, 0xa2, &os);
+        wrap(&sq, 0x30, &f);
+        wrap(&tok, 0xa0, &sq); /* once: a bare NegTokenInit without mechTypes is read */
+        assert_int_equal(inspect(&tok, &info), 0);
+        assert_int_equal(info.kind, KRB_TOKEN_AP_REQ);
+    }
+    /* negState twice */
+    {
+        struct blob f = {{0}, 0}, sq = {{0}, 0}, en = {{0}, 0};
+        uint8_t v = 0;
+        tok.n = 0;
+        tlv(&en, 0x0a, &v, 1);
+        wrap(&f, 0xa0, &en);
+        wrap(&f, 0xa0, &en);
+        wrap(&sq, 0x30, &f);
+        wrap(&tok, 0xa1, &sq);
+        assert_int_equal(inspect(&tok, &info), -1);
+    }
+}
+
+/* A ticket field repeated, an etype repeated, kvno repeated, an unknown
+ * ticket field skipped. */
+static void test_repeated_ticket_fields(void **state)
+{
+    struct blob tf, tseq, tapp, f, seq, msg, enc, encseq;
+    struct krb_token_info info;
+    static const uint8_t cipher[4] = {1, 2, 3, 4};
+    int variant;
+
+    (void)state;
+    for (variant = 0; variant < 5; variant++) {
+        tf.n = tseq.n = tapp.n = f.n = seq.n = msg.n = enc.n = encseq.n = 0;
+        int_field(&tf, 0, 5);
+        str_field(&tf, 1, "PC.TEST");
+        if (variant == 1)
+            str_field(&tf, 1, "PC.TEST");
+        principal_field(&tf, 2, http_web, 2);
+        int_field(&enc, 0, 18);
+        if (variant == 2)
+            int_field(&enc, 0, 17);
+        int_field(&enc, 1, 3);
+        if (variant == 3)
+            int_field(&enc, 1, 4);
+        {
+            struct blob os = {{0}, 0};
+            tlv(&os, 0x04, cipher, sizeof cipher);
+            wrap(&enc, 0xa2, &os);
+        }
+        wrap(&encseq, 0x30, &enc);
+        wrap(&tf, 0xa3, &encseq);
+        if (variant == 4)
+            int_field(&tf, 7, 99); /* an unknown extension field */
+        wrap(&tseq, 0x30, &tf);
+        wrap(&tapp, 0x61, &tseq);
+        int_field(&f, 0, 5);
+        int_field(&f, 1, 14);
+        wrap(&f, 0xa3, &tapp);
+        wrap(&seq, 0x30, &f);
+        wrap(&msg, 0x6e, &seq);
+        if (variant == 0 || variant == 4) {
+            assert_int_equal(inspect(&msg, &info), 0);
+            assert_int_equal(info.ticket.kvno, 3);
+        } else {
+            assert_int_equal(inspect(&msg, &info), -1);
+        }
+    }
+}
+
+/* KerberosString as UTF8String and IA5String (lenient encoders), an
+ * OCTET STRING refused, a multi-byte sequence cut at the end of a name. */
+static void test_name_string_types(void **state)
+{
+    static const uint8_t types[] = {0x0c, 0x16, 0x04};
+    struct blob x, e, r;
+    struct krb_token_info info;
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof types; k++) {
+        x.n = e.n = r.n = 0;
+        int_field(&x, 6, 41);
+        tlv(&r, types[k], "PC.TEST\xc3", 8);
+        wrap(&x, 0xa9, &r);
+        principal_field(&x, 10, http_web, 2);
+        krb_err_fields(&e, &x);
+        if (types[k] == 0x04) {
+            assert_int_equal(inspect(&e, &info), -1);
+        } else {
+            assert_int_equal(inspect(&e, &info), 0);
+            assert_string_equal(info.error.realm, "PC.TEST?");
+        }
+    }
 }
 
 static void test_garbage_and_null(void **state)
@@ -613,6 +806,8 @@ static const struct real_case real_cases[] = {
     {"krb/spnego-aes128.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
     {"krb/spnego-rc4.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/legacy.pc.test", 23, 2, 0},
     {"krb/spnego-rc4.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
+    {"krb/curl-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
+    {"krb/curl-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ACCEPT_COMPLETED, "", 0, 0, 0},
     {"krb/krb5-ok.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
     {"krb/krb5-ok.resp.b64", KRB_TOKEN_AP_REP, KRB_NEG_ABSENT, "", 0, 0, 0},
     {"krb/krb5-badkey.init.b64", KRB_TOKEN_AP_REQ, KRB_NEG_ABSENT, "HTTP/web.pc.test", 18, 3, 0},
@@ -828,6 +1023,10 @@ int main(void)
         cmocka_unit_test(test_neg_token_init_without_mech_token_refused),
         cmocka_unit_test(test_names_sanitised_and_cut_on_character_boundary),
         cmocka_unit_test(test_every_truncation_refused),
+        cmocka_unit_test(test_constructed_primitives_refused),
+        cmocka_unit_test(test_repeated_fields_refused),
+        cmocka_unit_test(test_repeated_ticket_fields),
+        cmocka_unit_test(test_name_string_types),
         cmocka_unit_test(test_garbage_and_null),
         cmocka_unit_test(test_error_names_cover_rfc4120),
         cmocka_unit_test(test_real_mit_tokens),

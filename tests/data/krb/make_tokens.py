@@ -19,7 +19,9 @@ HTTP@web.pc.test with mutual authentication, given to one acceptor:
 each once through SPNEGO (1.3.6.1.5.5.2) and once with the bare krb5 mech
 (1.2.840.113554.1.2.2). Files: <mech>-<case>.init.b64 (the client's token)
 and <mech>-<case>.resp.b64 (what the acceptor put in its output token, the
-AP-REP or the KRB-ERROR; missing when MIT sent none). Every token is printed
+AP-REP or the KRB-ERROR; missing when MIT sent none). Then one real HTTP
+exchange: `curl --negotiate` with a kinit ticket against a loopback server
+of this script that runs the acceptor (curl-ok.init/.resp). Every token is printed
 with what MIT said, for README.md's table, and copied (with the fuzzer's
 selector-free layout: the raw token) to tests/fuzz/corpus/kerberos/real-*.
 """
@@ -183,6 +185,65 @@ def one_case(gssapi, tmp, mech, keytab, host="web.pc.test", mutual=True):
     return tok, out, what
 
 
+def curl_case(gssapi, tmp, env, keytab):
+    """`curl --negotiate` (libcurl's SPNEGO through MIT GSSAPI, ticket from
+    kinit) against a throw-away loopback HTTP server that answers 401
+    Negotiate, hands the client's token to an MIT acceptor with keytab, and
+    sends the acceptor's output token back on the 200. curl resolves
+    web.pc.test itself (--resolve): no DNS. Returns (init, resp, what)."""
+    import http.server
+    import threading
+    seen = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            auth = self.headers.get("Authorization", "")
+            if not auth.startswith("Negotiate "):
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", "Negotiate")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            tok = base64.b64decode(auth.split(None, 1)[1])
+            seen["init"] = tok
+            acred = gssapi.Credentials(usage="accept", store={"keytab": os.path.join(tmp, keytab)})
+            acc = gssapi.SecurityContext(usage="accept", creds=acred)
+            try:
+                out = acc.step(tok)
+                seen["what"] = "accepted as %s" % acc.initiator_name
+                code = 200
+            except gssapi.exceptions.GSSError as e:
+                out = getattr(e, "token", None)
+                seen["what"] = "refused: " + e.gen_message().replace("\n", " ")
+                code = 401
+            seen["resp"] = out
+            self.send_response(code)
+            if out:
+                self.send_header("WWW-Authenticate", "Negotiate " + base64.b64encode(out).decode())
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    port = srv.server_address[1]
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    try:
+        run(["/usr/bin/kinit", "-k", "-t", os.path.join(tmp, "alice.keytab"), "alice@" + REALM], env)
+        r = subprocess.run(["curl", "-sS", "--negotiate", "-u", ":", "--noproxy", "*",
+                            "--resolve", "web.pc.test:%d:127.0.0.1" % port, "-o", "/dev/null",
+                            "-w", "%{http_code}", "http://web.pc.test:%d/" % port],
+                           env=env, capture_output=True, text=True, timeout=30)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    what = seen.get("what", "no token") + "; curl: HTTP %s %s" % (r.stdout, r.stderr.strip())
+    return seen.get("init"), seen.get("resp"), what
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="pc-krb-")
     port = free_port()
@@ -225,6 +286,17 @@ def main():
                     with open(os.path.join(CORPUS, "real-" + name), "wb") as f:
                         f.write(data)
                     print("  %s: %d bytes" % (part, len(data)))
+        tok, out, what = curl_case(gssapi, tmp, env, "http.keytab")
+        print("curl-ok: %s" % what)
+        for part, data in (("init", tok), ("resp", out)):
+            if data is None:
+                sys.exit("curl-ok: no %s token" % part)
+            name = "curl-ok." + part
+            with open(os.path.join(HERE, name + ".b64"), "w") as f:
+                f.write(base64.b64encode(data).decode())
+            with open(os.path.join(CORPUS, "real-" + name), "wb") as f:
+                f.write(data)
+            print("  %s: %d bytes" % (part, len(data)))
     finally:
         if kdc is not None:
             kdc.terminate()
