@@ -277,14 +277,16 @@ static bool rule_foreign(const struct reason_input *in, struct reason_result *ou
     if (is_server_domain(av, t3->domain) || is_server_domain(other, t3->domain) ||
         is_server_computer(av, t3->domain) || is_server_computer(other, t3->domain))
         return false;
+    /* name the server's domain by its NetBIOS name, with the DNS name beside it */
     const struct ntlm_av *named = knows_domain(av) ? av : other;
-    const char *dom = named->nb_domain[0] ? named->nb_domain : named->dns_domain[0] ? named->dns_domain : named->dns_tree;
+    const char *dom = named->nb_domain[0] ? named->nb_domain
+                      : named->dns_domain[0] ? named->dns_domain : named->dns_tree;
+    bool dns_too = named->nb_domain[0] != '\0' && named->dns_domain[0] != '\0';
     hint_set(out->hint, sizeof out->hint,
              "the user's domain %s is not the server's domain %s%s%s%s: %s must trust %s (check the "
              "trust and that it allows NTLM), or log on with an account of %s",
-             t3->domain, dom, named->dns_domain[0] && named->dns_domain != dom ? " (" : "",
-             named->dns_domain[0] && named->dns_domain != dom ? named->dns_domain : "",
-             named->dns_domain[0] && named->dns_domain != dom ? ")" : "", dom, t3->domain, dom);
+             t3->domain, dom, dns_too ? " (" : "", dns_too ? named->dns_domain : "", dns_too ? ")" : "",
+             dom, t3->domain, dom);
     return true;
 }
 
