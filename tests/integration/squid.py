@@ -13,16 +13,16 @@ import subprocess
 
 from pcharness import find_binary, tail, wait_for, wait_for_port, free_port
 
-# Squid's native access.log fields, then the three values promptcause annotates
+# Squid's native access.log fields, then the four values promptcause annotates
 # (Squid writes '-' when the ICAP answer carried none). The same format is in
 # etc/squid-promptcause.conf; `promptcause analyze` reads it.
 LOGFORMAT = ("logformat promptcause %ts.%03tu %6tr %>a %Ss/%03>Hs %<st %rm %ru %[un %Sh/%<a %mt "
              "%{X-Prompt-Cause}adapt::<last_h %{X-Prompt-Reason}adapt::<last_h "
-             "%{X-Prompt-Parent}adapt::<last_h")
+             "%{X-Prompt-Parent}adapt::<last_h %{X-Prompt-Detail}adapt::<last_h")
 
 # Field positions in a LOGFORMAT line split on whitespace.
 FIELDS = ("time", "elapsed", "client", "code_status", "bytes", "method", "url", "user",
-          "hierarchy", "mime", "x_prompt_cause", "x_prompt_reason", "x_prompt_parent")
+          "hierarchy", "mime", "x_prompt_cause", "x_prompt_reason", "x_prompt_parent", "x_prompt_detail")
 
 
 class Squid:
