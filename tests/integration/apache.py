@@ -47,12 +47,19 @@ class Site:
 
 
 class Apache:
+    """A started Apache: .port, .conf, .access_log, .error_log, .proc."""
     def __init__(self, port, conf, access_log, error_log, proc):
         self.port = port
         self.conf = conf
         self.access_log = access_log
         self.error_log = error_log
         self.proc = proc
+
+    def wait_log(self, before, n, timeout=5.0):
+        """The rows after the first `before`, once there are n of them (Apache
+        writes the line after the response has left); fewer on timeout."""
+        H.wait_for(lambda: len(self.log()) >= before + n, timeout=timeout)
+        return self.log()[before:]
 
     def log(self):
         """The access log as a list of dicts keyed by FIELDS."""
@@ -64,6 +71,8 @@ class Apache:
                     if len(parts) == len(FIELDS):
                         row = dict(zip(FIELDS, parts))
                         row["status"] = int(row["status"])
+                        # Apache escapes a backslash in %u (CORP\\alice)
+                        row["user"] = row["user"].replace("\\\\", "\\")
                         rows.append(row)
         except FileNotFoundError:
             pass
