@@ -10,7 +10,7 @@ host whose /secure/ folder needs a GSSAPI logon (mod_auth_gssapi:
 
 The access log is the origin's word on what reached it: per request the
 virtual host, the scheme word of the Authorization header (never the token;
-a mod_setenvif capture), the status, the user Apache accepted, and the client
+a mod_setenvif capture), the Host header, the status, the user Apache accepted, and the client
 port (so a test sees which connection Squid used).
 """
 import os
@@ -31,8 +31,8 @@ MODULES = [
 ]
 
 # Fields of an access-log line (tab separated), see LOGFORMAT.
-FIELDS = ("vhost", "client_port", "auth", "method", "path", "status", "user")
-LOGFORMAT = r'LogFormat "%v\t%{remote}p\t%{PC_AUTH}e\t%m\t%U\t%>s\t%u" pc'
+FIELDS = ("vhost", "host", "client_port", "auth", "method", "path", "status", "user")
+LOGFORMAT = r'LogFormat "%v\t%{Host}i\t%{remote}p\t%{PC_AUTH}e\t%m\t%U\t%>s\t%u" pc'
 
 
 class Site:

@@ -94,7 +94,7 @@ def run_case(st, host, failures):
     check(ex, failures, f"{host}: curl printed no exchange (rc {rc})")
     K.wait_events(st, url, before_sq, before_ev, len(ex))
     evs = [e for e in st.events()[before_ev:] if e.get("url") == url]
-    rows = [r for r in st.apache.wait_log(before_log, len(ex)) if r["vhost"] in (host, "web.pc.test")]
+    rows = [r for r in st.apache.wait_log(before_log, len(ex)) if r["host"] == host]
     return ex, evs, rows, body
 
 
