@@ -148,6 +148,8 @@ def handshake(st, user, password, domain, v2=True, split=False):
     return s3, evs, st.apache.wait_log(before_log, 3), None
 
 
+ANY_DOMAIN = (None, DOMAIN)
+
 CASES = [
     # label, (user, password, domain, v2), Apache's status, the event's
     # expected fields (None: no event after the type-3)
@@ -156,15 +158,17 @@ CASES = [
      {"reason": "foreign-domain", "server_domain": "CORP", "user": "OTHERDOM\\bob"}),
     ("local account", ("carol", "Secret123", "", True), 401,
      {"reason": "local-account", "server_domain": "CORP", "user": "carol"}),
+    # an anonymous or NTLMv1 type-3 has no NTLMv2 blob: server_domain can only
+    # come from the remembered type-2, so null is allowed (ANY_DOMAIN)
     ("anonymous", ("", "", "", True), 401,
-     {"reason": "anonymous-ntlm", "server_domain": "CORP", "user": None}),
+     {"reason": "anonymous-ntlm", "server_domain": ANY_DOMAIN, "user": None}),
     # gss-ntlmssp 1.2 accepts NTLMv1 even with LM_COMPAT_LEVEL=5, and for a
     # user of its file even with a wrong password (docs/STACKS.md); so the
     # refused NTLMv1 logon is an account it does not know: the 24-byte NT
     # response is what the rule sees, and it comes before the null reason.
     ("NTLMv1, accepted by gss-ntlmssp", ("alice", "Secret123", "CORP", False), 200, None),
     ("NTLMv1 refused", ("zed", "Secret123", "CORP", False), 401,
-     {"reason": "ntlmv1", "server_domain": "CORP", "user": "CORP\\zed"}),
+     {"reason": "ntlmv1", "server_domain": ANY_DOMAIN, "user": "CORP\\zed"}),
     ("wrong password", ("alice", "wrong", "CORP", True), 401,
      {"reason": None, "server_domain": "CORP", "user": "CORP\\alice"}),
 ]
@@ -182,6 +186,8 @@ def check_rejection(label, evs, want, failures):
     e = rej[-1]
     full = {"status": 401, "prompt": "rejected", "auth_sent": "ntlm", "browser": "other/other", **want}
     for k, v in full.items():
+        if isinstance(v, tuple) and e.get(k) in v:
+            continue
         if e.get(k) != v:
             failures.append(f"{label}: event {k}={e.get(k)!r}, want {v!r}")
     if not e.get("connection"):
