@@ -216,3 +216,35 @@ def wait_events(st, url, before_rows, before_events, n):
         H.wait_for(lambda: len([e for e in st.events()[before_events:] if e.get("url") == url]) >= want,
                    timeout=5.0)
     return rows
+
+
+def negotiate_ntlmssp_type(b64):
+    """The NTLMSSP message type (1, 2, 3) inside a client's SPNEGO NegTokenInit
+    (or NegTokenResp), or None when the token carries no NTLMSSP message."""
+    tok = base64.b64decode(b64)
+    if tok.startswith(b"NTLMSSP\0"):
+        return tok[8] if len(tok) > 8 else None
+    (t, c), = der_items(tok)[:1]
+    if t == 0x60:
+        oid_len = c[1]
+        inner = der_items(der_items(_field(der_items(c[2 + oid_len:]), 0xA0))[0][1])
+        mech_tok = _field(inner, 0xA2)
+    elif t == 0xA1:
+        mech_tok = _field(der_items(der_items(c)[0][1]), 0xA2)
+    else:
+        return None
+    if mech_tok is None:
+        return None
+    raw = der_items(mech_tok)[0][1]
+    return raw[8] if raw.startswith(b"NTLMSSP\0") and len(raw) > 8 else None
+
+
+def negotiate_neg_state(b64):
+    """negState of a server's NegTokenResp (0 accept-completed, 1
+    accept-incomplete, 2 reject, 3 request-mic), or None."""
+    tok = base64.b64decode(b64)
+    (t, c), = der_items(tok)[:1]
+    if t != 0xA1:
+        return None
+    st = _field(der_items(der_items(c)[0][1]), 0xA0)
+    return der_items(st)[0][1][0] if st else None

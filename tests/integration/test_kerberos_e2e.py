@@ -12,6 +12,9 @@ dir, started once for the file. Cases:
     keytab holds only an older kvno (KRB_AP_ERR_BADKEYVER).
   - alias.pc.test: served by the same vhost as web, but no SPN exists in the
     KDC: the client cannot get a ticket, sends no token, the 401 stays anonymous.
+  - alias.pc.test from a client that also holds NTLM credentials (gss-ntlmssp):
+    SPNEGO falls back to NTLMSSP, Apache (Kerberos only) rejects it:
+    kerberos-fallback.
 For each case the test decodes what the real stack put on the wire (the
 ticket's SPN and kvno in the Authorization curl sent, the error code in the
 401's WWW-Authenticate) and checks the event's spn / krb_error / reason and
@@ -61,6 +64,9 @@ class Stack:
             self.squid = squid.start_squid(t, self.procs, self.icap.port, self.apache.port, HOSTS,
                                            extra=K.SQUID_CONNECTION_META)
             self.client_env = kdc.kinit("alice", "Secret123", t.join("alice.ccache"))
+            users = t.write("ntlm-client-users", "CORP:alice:Secret123\n")
+            self.ntlm_client_env = dict(self.client_env, NTLM_USER_FILE=users, NTLMUSER="alice",
+                                        NTLMDOMAIN="CORP")
             self.read_events = cicap.read_events
         except BaseException:
             self.stop()
@@ -174,6 +180,41 @@ def test_alias_without_spn(st, failures):
     check("Negotiate" in offered, failures, f"alias: the 401 offers {offered}")
 
 
+def test_alias_ntlm_fallback(st, failures):
+    """The same alias, from a client that also holds NTLM credentials
+    (gss-ntlmssp's NTLM_USER_FILE): MIT's SPNEGO finds no ticket and falls
+    back to NTLMSSP; Apache, Kerberos only, rejects the mechanism."""
+    host = "alias.pc.test"
+    url = URL.format(host)
+    before_ev, before_log, before_sq = len(st.events()), len(st.apache.log()), len(st.squid_rows())
+    rc, _, ex = K.curl(url, st.ntlm_client_env, proxy=st.squid.proxy_url)
+    K.wait_events(st, url, before_sq, before_ev, len(ex))
+    evs = [e for e in st.events()[before_ev:] if e.get("url") == url]
+    rows = [r for r in st.apache.wait_log(before_log, len(ex)) if r["host"] == host]
+    sent = [x for x in ex if any(a.startswith("Negotiate ") for a in x.req("Authorization"))]
+    if not check(sent, failures, f"alias/ntlm: curl sent no Negotiate token (rc {rc})"):
+        return
+    x = sent[-1]
+    tok = x.req("Authorization")[-1].split(None, 1)[1]
+    check(K.negotiate_ticket(tok) is None and K.negotiate_ntlmssp_type(tok) == 1, failures,
+          "alias/ntlm: the token is not SPNEGO around an NTLMSSP type-1")
+    check(x.status == 401, failures, f"alias/ntlm: status {x.status}, want 401")
+    states = [K.negotiate_neg_state(v.split(None, 1)[1]) for v in x.resp("WWW-Authenticate")
+              if v.startswith("Negotiate ")]
+    check(2 in states, failures, f"alias/ntlm: no SPNEGO reject in {x.resp('WWW-Authenticate')}")
+    check(any(r["auth"] == "Negotiate" and r["status"] == 401 for r in rows), failures,
+          f"alias/ntlm: Apache did not log the Negotiate 401: {rows}")
+    rej = [e for e in evs if e.get("auth_sent") == "negotiate-ntlm"]
+    if check(rej, failures, f"alias/ntlm: no negotiate-ntlm event: {evs}"):
+        e = rej[-1]
+        want = {"cause": "credentials-rejected", "prompt": "rejected", "reason": "kerberos-fallback",
+                "spn": None, "krb_error": None}
+        for k, v in want.items():
+            check(e.get(k) == v, failures, f"alias/ntlm: event {k}={e.get(k)!r}, want {v!r}")
+        check(f"HTTP/{host}" in (e.get("hint") or ""), failures,
+              f"alias/ntlm: hint does not name HTTP/{host}: {e.get('hint')}")
+
+
 def main():
     for tool in ("squid", "c-icap", "krb5kdc", "apache2", "curl"):
         if H.find_binary(tool) is None:
@@ -191,6 +232,7 @@ def main():
         test_rejected_ticket(st, "wrongkey.pc.test", (31, 41), "kerberos-wrong-account", failures)
         test_rejected_ticket(st, "oldkvno.pc.test", (44,), "kerberos-wrong-account", failures)
         test_alias_without_spn(st, failures)
+        test_alias_ntlm_fallback(st, failures)
         if failures:
             import json
             sys.stderr.write("--- events ---\n" + "".join(json.dumps(e) + "\n" for e in st.events()))
@@ -201,7 +243,7 @@ def main():
         st.stop()
     for f in failures:
         print("FAIL:", f)
-    print(f"{'FAIL' if failures else 'PASS'}: 4 Kerberos cases, {len(failures)} failures")
+    print(f"{'FAIL' if failures else 'PASS'}: 5 Kerberos cases, {len(failures)} failures")
     return 1 if failures else 0
 
 
