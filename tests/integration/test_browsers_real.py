@@ -114,8 +114,14 @@ def observe(st, host, launch):
     url = f"http://{host}{PATH}"
     before_ev, before_log, before_sq = len(st.events()), len(st.apache.log()), len(st.squid_rows())
     launch(url)
-    K.wait_events(st, url, before_sq, before_ev, 1)
-    rows = [r for r in st.apache.wait_log(before_log, 1) if r["host"] == host and r["path"] == PATH]
+    squid_rows = K.wait_events(st, url, before_sq, before_ev, 1)
+
+    def mine():
+        return [r for r in st.apache.log()[before_log:] if r["host"] == host and r["path"] == PATH]
+    # Apache writes its line after the response left, Squid after relaying it:
+    # wait until Apache has one line for each transaction Squid logged
+    H.wait_for(lambda: len(mine()) >= len(squid_rows), timeout=5.0)
+    rows = mine()
     evs = [e for e in st.events()[before_ev:] if e.get("url") == url]
     return rows, evs
 
