@@ -7,6 +7,10 @@ pages, fetches what they embed with the headers a browser sends (Referer,
 Accept, Sec-Fetch-*), logs on with NTLM by itself on intranet hosts as IE and
 Edge do, and finally prints what promptcause found, from its event log and from
 Squid's access log. Every KB 258063 cause of SPEC's table shows up once.
+One page (site/payroll.html) is opened over HTTPS: Squid bumps it with the
+shipped etc/squid-promptcause-sslbump.conf (tests/integration/bump.py makes a
+throw-away CA and serves the site over TLS too), and the demo prints what
+promptcause found on it.
 """
 import argparse
 import http.client
@@ -23,6 +27,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import pcharness as H  # noqa: E402
 import origin as O  # noqa: E402
 import squid as S  # noqa: E402
+import bump as B  # noqa: E402
 
 HOSTS = ["intranet", "www.example.test", "other.example.org", "portal.corp.example.test"]
 INTRANET_PATTERNS = "*.corp.example.test"
@@ -65,11 +70,16 @@ class Browser:
     load (NTLM needs the connection kept), automatic NTLM logon as CORP\\alice to
     intranet hosts (dotless or listed), never a typed password."""
 
-    def __init__(self, proxy_port, out):
+    def __init__(self, proxy_port, out, pki=None):
         self.proxy_port = proxy_port
         self.out = out
+        self.pki = pki  # the CA this browser trusts (for https: through SslBump)
 
-    def _conn(self):
+    def _conn(self, url="http:"):
+        """http: through the proxy; https: in a CONNECT tunnel that Squid bumps."""
+        u = urlsplit(url)
+        if u.scheme == "https":
+            return B.https_connection(self.proxy_port, self.pki, u.hostname, u.port or 443)
         return http.client.HTTPConnection("127.0.0.1", self.proxy_port, timeout=15)
 
     def get(self, conn, url, dest, referer=None, authorization=None):
@@ -83,7 +93,9 @@ class Browser:
             headers["Referer"] = referer
         if authorization:
             headers["Authorization"] = authorization
-        conn.request("GET", url, headers=headers)
+        u = urlsplit(url)
+        target = url if u.scheme == "http" else u.path + ("?" + u.query if u.query else "")
+        conn.request("GET", target, headers=headers)
         r = conn.getresponse()
         body = r.read()
         self.out.write(f"  {r.status} {url}{'  [' + authorization.split()[0] + ' logon]' if authorization else ''}\n")
@@ -108,7 +120,7 @@ class Browser:
     def open(self, url):
         """Navigate to url and load what the page embeds, like a browser."""
         self.out.write(f"browser: open {url}\n")
-        conn = self._conn()
+        conn = self._conn(url)
         try:
             r, body = self.fetch(conn, url, "document")
             ctype = r.getheader("Content-Type", "")
@@ -119,7 +131,7 @@ class Browser:
                     if urlsplit(sub).netloc == urlsplit(url).netloc:
                         self.fetch(conn, sub, dest, referer=url)
                     else:
-                        c2 = self._conn()  # another site: another connection
+                        c2 = self._conn(sub)  # another site: another connection
                         try:
                             self.fetch(c2, sub, dest, referer=url)
                         finally:
@@ -202,15 +214,26 @@ def main():
 
     tmp = H.TempDir(prefix="promptcause-demo-")
     procs = H.Processes()
-    org = None
+    org = tls_org = None
     try:
-        org = O.start_origin(site=os.path.join(HERE, "site"))
+        site = os.path.join(HERE, "site")
+        org = O.start_origin(site=site)
         icap = cicap.start_cicap(tmp, procs, [("IntranetHosts", INTRANET_PATTERNS)], children=2)
-        sq = S.start_squid(tmp, procs, icap.port, org.server_port, HOSTS)
+        no_bump = B.have_sslbump()
+        if no_bump is None:
+            pki = B.make_pki(tmp, HOSTS)
+            tls_org = B.start_tls_origin(pki, site=site)
+            sq = B.start_bump_squid(tmp, procs, icap.port, org.server_port, tls_org.server_port,
+                                    pki, HOSTS)
+            https_page = f"https://intranet:{tls_org.server_port}/payroll.html"
+        else:
+            out.write(f"demo: no SslBump here ({no_bump}): the HTTPS page is left out\n")
+            pki = tls_org = https_page = None
+            sq = S.start_squid(tmp, procs, icap.port, org.server_port, HOSTS)
         out.write(f"demo: origin :{org.server_port}  c-icap :{icap.port}  squid :{sq.port}  (dir {tmp.path})\n")
         out.write(f"demo: intranet hosts: dotless names and {INTRANET_PATTERNS}\n\n")
 
-        b = Browser(sq.port, out)
+        b = Browser(sq.port, out, pki)
         ip = f"http://127.0.0.1:{org.server_port}"
         for url in [
             "http://intranet/",                          # public page, protected logo + script
@@ -226,7 +249,7 @@ def main():
             "http://intranet/parent-proxy/index.html",   # 407 from a parent proxy
             "http://intranet/nochallenge/index.html",    # 401 without a challenge
             "http://intranet/malformed/index.html",      # malformed challenge
-        ]:
+        ] + ([https_page] if https_page else []):        # HTTPS, bumped: embedded-denied
             b.open(url)
 
         n_rows = lambda: len([ln for ln in open(sq.access_log) if " GET " in ln])  # noqa: E731
@@ -234,9 +257,20 @@ def main():
         H.wait_for(lambda: len(cicap.read_events(icap.event_log)) >= 15, timeout=3.0)
         events = cicap.read_events(icap.event_log)
         rows = [ln for ln in open(sq.access_log) if " GET " in ln]
+        if https_page:
+            H.wait_for(lambda: any(e.get("parent") == https_page
+                                   for e in cicap.read_events(icap.event_log)), timeout=3.0)
+            events = cicap.read_events(icap.event_log)
         report(events, rows, out)
         out.write(f"\ndemo: {len(events)} events (logs and configs kept with PC_DEMO_KEEP=1)\n")
         missing = coverage(events, rows)
+        if https_page:
+            found = [e for e in events if e.get("parent") == https_page]
+            for e in found:
+                out.write(f"demo: HTTPS through SslBump: {e['url']} -> {e['cause']}, prompt {e['prompt']}, "
+                          f"parent {e['parent']} (evidence {e['evidence']})\n")
+            if not found:
+                missing.append(f"an event for the HTTPS page {https_page} (SslBump)")
         if missing:
             sys.stderr.write("demo: not shown by promptcause: " + ", ".join(missing)
                              + " -- see " + icap.server_log + "\n")
@@ -248,8 +282,9 @@ def main():
         return 1
     finally:
         procs.stop_all()
-        if org is not None:
-            org.shutdown()
+        for srv in (org, tls_org):
+            if srv is not None:
+                srv.shutdown()
         tmp.cleanup()
 
 
