@@ -24,6 +24,7 @@ import os
 import pwd
 import grp
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -275,6 +276,28 @@ def run_chain(tmp, procs):
         procs.stop_all()
 
 
+def check_unit(tmp):
+    """The installed promptcause-watch.service: systemd accepts it, and its
+    ExecStart (with --once and the state in the temp dir) runs on the shipped
+    paths: the rules file parses and the event log is readable."""
+    unit = "/lib/systemd/system/promptcause-watch.service"
+    if shutil.which("systemd-analyze"):
+        r = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"systemd-analyze verify {unit}: {r.stdout}{r.stderr}")
+    with open(unit, encoding="utf-8") as f:
+        text = f.read().replace("\\\n", " ")
+    m = re.search(r"^ExecStart=(.*)$", text, re.M)
+    check(m is not None, f"no ExecStart in {unit}")
+    argv = shlex.split(m.group(1))
+    check(argv[:2] == ["/usr/bin/promptcause", "watch"], f"ExecStart runs {argv[:2]}")
+    check("--state" in argv, f"ExecStart has no --state: {argv}")
+    argv[argv.index("--state") + 1] = tmp.join("watch-state")
+    r = subprocess.run(argv + ["--once"], capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0, f"the unit's ExecStart with --once exited {r.returncode}: {r.stderr[-1500:]}")
+    check(os.path.exists(tmp.join("watch-state")), "the unit's watch saved no state")
+    print("promptcause-watch.service: verified; its ExecStart reads the shipped rules and event log")
+
+
 def purge_and_check(created_log):
     r = subprocess.run(["apt-get", "purge", "-y", *PACKAGES], capture_output=True, text=True,
                        env=clean_env(), timeout=600)
@@ -325,6 +348,7 @@ def main():
         check_installed()
         print("installed: " + ", ".join(os.path.basename(debs[p]) for p in PACKAGES))
         run_chain(tmp, procs)
+        check_unit(tmp)
     except Failed as e:
         print(f"FAIL: {e}")
         status = 1
