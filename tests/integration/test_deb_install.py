@@ -56,7 +56,7 @@ INSTALLED = [
     "/usr/share/doc/promptcause/WATCH.md",  # the unit's Documentation=, kept uncompressed
 ]
 if os.path.exists(os.path.join(H.TOP_SRCDIR, "etc", "promptcause.rules.yml")):
-    INSTALLED.append("/usr/share/doc/promptcause/examples/promptcause.rules.yml")
+    INSTALLED.append("/usr/share/promptcause/promptcause.rules.yml")
 CONFFILES = {"/etc/c-icap/promptcause.conf", "/etc/logrotate.d/promptcause", "/etc/promptcause/storm-rules"}
 DOC = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
        "Sec-Fetch-Dest": "document", "Sec-Fetch-Mode": "navigate"}
