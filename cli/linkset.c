@@ -20,6 +20,7 @@ struct linkset {
     size_t buf_cap;
     char **slots;          /* hash set of "type URL" lines */
     size_t cap, count;
+    const char *prefix;    /* printed before each line with a tab, or NULL */
 };
 
 static uint64_t fnv1a(const char *p, size_t n)
@@ -215,6 +216,10 @@ int linkset_add(struct linkset *ls, enum event_object type, const char *url, siz
         memcpy(line + tn + 1, u, un);
         r = set_insert(ls, line, tn + 1 + un);
         if (r == 1) {
+            if (ls->prefix != NULL) {
+                fputs(ls->prefix, ls->out);
+                fputc('\t', ls->out);
+            }
             fwrite(line, 1, tn + 1 + un, ls->out);
             fputc('\n', ls->out);
         }
@@ -222,6 +227,11 @@ int linkset_add(struct linkset *ls, enum event_object type, const char *url, siz
     }
     free(rel);
     return r < 0 ? -1 : 0;
+}
+
+void linkset_prefix(struct linkset *ls, const char *prefix)
+{
+    ls->prefix = prefix;
 }
 
 size_t linkset_count(const struct linkset *ls)

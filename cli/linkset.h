@@ -29,6 +29,10 @@ int linkset_base(struct linkset *ls, const char *href, size_t n);
  * its (type, URL) pair is seen. Returns 0, or -1 when out of memory. */
 int linkset_add(struct linkset *ls, enum event_object type, const char *url, size_t n);
 
+/* Print prefix and a tab before every line (the document's path when
+ * several are scanned); NULL for none. prefix must outlive ls. */
+void linkset_prefix(struct linkset *ls, const char *prefix);
+
 /* Number of lines printed so far. */
 size_t linkset_count(const struct linkset *ls);
 

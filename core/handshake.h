@@ -51,7 +51,16 @@ int handshake_print_of_challenge(const struct ntlm_info *type2, const char *clie
 int handshake_print_of_answer(const struct ntlm_info *type3, const char *client_conn,
                               const char *server_conn, struct handshake_print *out);
 
-/* Compare a type-3's fingerprint with the type-2s given (n may be 0). */
+/* Compare a type-3's fingerprint with the type-2s given to the same client
+ * for the same host, newest first (n may be 0: UNKNOWN). A type-3 with a blob
+ * is matched by MsvAvTimestamp (and computer name, case-blind), or by the
+ * computer name alone when either side has no timestamp; found: its
+ * connections decide MATCHED / SPLIT_CLIENT / SPLIT_SERVER (an unknown
+ * connection on either side never makes a split); none: SPLIT_NO_MATCH. A
+ * type-3 without a blob is matched by its client connection alone: none of
+ * the given ones on it, all of them naming theirs: SPLIT_CLIENT; else
+ * UNKNOWN. The caller decides what an incomplete memory allows (see
+ * module/handshake_mem.c). */
 enum handshake_match handshake_compare(const struct handshake_print *answer,
                                        const struct handshake_print *given, size_t n);
 

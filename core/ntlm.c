@@ -7,11 +7,14 @@
  * MsvAvChannelBindings and MsvAvTargetName). Every security buffer and AV
  * pair is bounds-checked before use, names are converted to UTF-8 with
  * invalid sequences replaced and control characters masked, nothing secret
- * (challenge, proofs, session key) is copied out, and the DER reader is an
- * iterative walk over a fixed shape, never a recursive decoder. */
+ * (challenge, proofs, session key) is copied out, and the SPNEGO DER is
+ * read with der.c, an iterative walk over a fixed shape, never a recursive
+ * decoder. */
 #include "ntlm.h"
 
 #include <string.h>
+
+#include "der.h"
 
 static const uint8_t ntlm_signature[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
 
@@ -357,42 +360,8 @@ int ntlm_inspect(const uint8_t *msg, size_t n, struct ntlm_info *info)
 
 /* ---- SPNEGO / GSS-API DER ------------------------------------------------ */
 
-/* One DER element: tag byte, content. Only the forms SPNEGO uses are
- * accepted: single-byte tags and definite lengths of at most 4 bytes. */
-struct der_elem {
-    uint8_t tag;
-    const uint8_t *val;
-    size_t len;
-};
-
-/* Read the element at p[*pos] within p[0..n) and advance *pos past it.
- * Returns 0, or -1 on a high tag number, an indefinite or oversized length, or
- * content running past n (which is how lying lengths are caught). */
-static int der_next(const uint8_t *p, size_t n, size_t *pos, struct der_elem *e)
-{
-    size_t i = *pos, len;
-
-    if (i >= n || n - i < 2)
-        return -1;
-    e->tag = p[i++];
-    if ((e->tag & 0x1F) == 0x1F)
-        return -1;
-    len = p[i++];
-    if (len & 0x80) {
-        size_t nb = len & 0x7F, k;
-        if (nb == 0 || nb > 4 || nb > n - i)
-            return -1; /* indefinite, or more than 4 GiB */
-        len = 0;
-        for (k = 0; k < nb; k++)
-            len = (len << 8) | p[i++];
-    }
-    if (len > n - i)
-        return -1;
-    e->val = p + i;
-    e->len = len;
-    *pos = i + len;
-    return 0;
-}
+/* The DER itself is read by der.c (bounded, depth-counted); this part only
+ * knows the SPNEGO shapes and which mechanism they name. */
 
 /* DER contents of the OIDs we recognise. */
 static const uint8_t oid_spnego[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
@@ -401,9 +370,14 @@ static const uint8_t oid_mskrb5[] = {0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0
 static const uint8_t oid_krb5_u2u[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03};
 static const uint8_t oid_ntlmssp[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};
 
+static bool elem_is(const struct der_elem *e, unsigned cls, bool constructed, uint32_t tag)
+{
+    return e->cls == cls && e->constructed == constructed && e->tag == tag;
+}
+
 static bool oid_is(const struct der_elem *e, const uint8_t *oid, size_t n)
 {
-    return e->tag == 0x06 && e->len == n && memcmp(e->val, oid, n) == 0;
+    return elem_is(e, DER_UNIVERSAL, false, DER_TAG_OID) && e->len == n && memcmp(e->val, oid, n) == 0;
 }
 
 /* Mechanism named by an OID element; SPNEGO_UNKNOWN for others. */
@@ -426,12 +400,13 @@ static bool is_ntlmssp(const uint8_t *p, size_t n)
  * for Kerberos, as sent raw or as the optimistic SPNEGO mechToken. */
 static bool is_gss_kerberos(const uint8_t *p, size_t n)
 {
+    struct der_reader r, in;
     struct der_elem app, oid;
-    size_t pos = 0, ipos = 0;
 
-    if (der_next(p, n, &pos, &app) != 0 || app.tag != 0x60)
+    der_init(&r, p, n);
+    if (der_expect(&r, DER_APPLICATION, true, 0, &app) != 0 || der_enter(&r, &app, &in) != 0)
         return false;
-    if (der_next(app.val, app.len, &ipos, &oid) != 0)
+    if (der_next(&in, &oid) != 0)
         return false;
     return mech_of_oid(&oid) == SPNEGO_KERBEROS;
 }
@@ -450,81 +425,96 @@ static enum spnego_mech mech_of_token(const uint8_t *p, size_t n, struct spnego_
 }
 
 /* Content of an [n] field that must hold an OCTET STRING; -1 if it does not. */
-static int octet_string_in(const struct der_elem *field, struct der_elem *os)
+static int octet_string_in(const struct der_reader *r, const struct der_elem *field, struct der_elem *os)
 {
-    size_t pos = 0;
-
-    if (der_next(field->val, field->len, &pos, os) != 0 || os->tag != 0x04)
+    if (der_explicit(r, field, os) != 0 || !elem_is(os, DER_UNIVERSAL, false, DER_TAG_OCTET_STRING))
         return -1;
     return 0;
+}
+
+/* The fields of the SEQUENCE inside a NegTokenInit [0] / NegTokenResp [1]
+ * choice: fills seq, or -1 when the choice does not hold one SEQUENCE. */
+static int open_choice(const struct der_reader *r, const struct der_elem *choice, struct der_reader *seq)
+{
+    struct der_elem s;
+
+    if (der_explicit(r, choice, &s) != 0 || !elem_is(&s, DER_UNIVERSAL, true, DER_TAG_SEQUENCE))
+        return -1;
+    return der_enter(r, &s, seq);
 }
 
 /* NegTokenInit ::= SEQUENCE { mechTypes [0], reqFlags [1], mechToken [2],
  * mechListMIC [3] } (NegTokenInit2 adds negHints [3], MIC [4]; unknown fields
  * are skipped). The first mechType decides, unless the optimistic mechToken
  * itself shows NTLMSSP or Kerberos. */
-static enum spnego_mech neg_token_init(const uint8_t *p, size_t n, struct spnego_info *info)
+static enum spnego_mech neg_token_init(const struct der_reader *r, const struct der_elem *choice,
+                                       struct spnego_info *info)
 {
-    struct der_elem seq, f;
-    size_t pos = 0, fpos = 0;
+    struct der_reader seq;
+    struct der_elem f;
     enum spnego_mech first = SPNEGO_UNKNOWN, tok = SPNEGO_UNKNOWN;
     bool have_first = false;
+    int rc;
 
-    if (der_next(p, n, &pos, &seq) != 0 || seq.tag != 0x30)
+    if (open_choice(r, choice, &seq) != 0)
         return SPNEGO_UNKNOWN;
-    while (fpos < seq.len) {
-        if (der_next(seq.val, seq.len, &fpos, &f) != 0)
-            return SPNEGO_UNKNOWN;
-        if (f.tag == 0xa0) { /* mechTypes: SEQUENCE OF OID */
-            struct der_elem list, oid;
-            size_t lpos = 0, opos = 0;
-            if (der_next(f.val, f.len, &lpos, &list) != 0 || list.tag != 0x30)
+    while ((rc = der_next(&seq, &f)) == 0) {
+        if (elem_is(&f, DER_CONTEXT, true, 0)) { /* mechTypes: SEQUENCE OF OID */
+            struct der_reader list;
+            struct der_elem l, oid;
+            if (der_explicit(&seq, &f, &l) != 0 || !elem_is(&l, DER_UNIVERSAL, true, DER_TAG_SEQUENCE) ||
+                der_enter(&seq, &l, &list) != 0)
                 return SPNEGO_UNKNOWN;
-            while (opos < list.len) {
-                if (der_next(list.val, list.len, &opos, &oid) != 0 || oid.tag != 0x06)
+            while ((rc = der_next(&list, &oid)) == 0) {
+                if (!elem_is(&oid, DER_UNIVERSAL, false, DER_TAG_OID))
                     return SPNEGO_UNKNOWN;
                 if (!have_first) {
                     first = mech_of_oid(&oid);
                     have_first = true;
                 }
             }
-        } else if (f.tag == 0xa2) { /* mechToken */
+            if (rc < 0)
+                return SPNEGO_UNKNOWN;
+        } else if (elem_is(&f, DER_CONTEXT, true, 2)) { /* mechToken */
             struct der_elem os;
-            if (octet_string_in(&f, &os) != 0)
+            if (octet_string_in(&seq, &f, &os) != 0)
                 return SPNEGO_UNKNOWN;
             tok = mech_of_token(os.val, os.len, info);
         }
     }
+    if (rc < 0)
+        return SPNEGO_UNKNOWN;
     return tok != SPNEGO_UNKNOWN ? tok : first;
 }
 
 /* NegTokenResp ::= SEQUENCE { negState [0], supportedMech [1],
  * responseToken [2], mechListMIC [3] }. The responseToken decides when it is
  * recognisable, else supportedMech. */
-static enum spnego_mech neg_token_resp(const uint8_t *p, size_t n, struct spnego_info *info)
+static enum spnego_mech neg_token_resp(const struct der_reader *r, const struct der_elem *choice,
+                                       struct spnego_info *info)
 {
-    struct der_elem seq, f;
-    size_t pos = 0, fpos = 0;
+    struct der_reader seq;
+    struct der_elem f;
     enum spnego_mech sup = SPNEGO_UNKNOWN, tok = SPNEGO_UNKNOWN;
+    int rc;
 
-    if (der_next(p, n, &pos, &seq) != 0 || seq.tag != 0x30)
+    if (open_choice(r, choice, &seq) != 0)
         return SPNEGO_UNKNOWN;
-    while (fpos < seq.len) {
-        if (der_next(seq.val, seq.len, &fpos, &f) != 0)
-            return SPNEGO_UNKNOWN;
-        if (f.tag == 0xa1) {
+    while ((rc = der_next(&seq, &f)) == 0) {
+        if (elem_is(&f, DER_CONTEXT, true, 1)) {
             struct der_elem oid;
-            size_t opos = 0;
-            if (der_next(f.val, f.len, &opos, &oid) != 0 || oid.tag != 0x06)
+            if (der_explicit(&seq, &f, &oid) != 0 || !elem_is(&oid, DER_UNIVERSAL, false, DER_TAG_OID))
                 return SPNEGO_UNKNOWN;
             sup = mech_of_oid(&oid);
-        } else if (f.tag == 0xa2) {
+        } else if (elem_is(&f, DER_CONTEXT, true, 2)) {
             struct der_elem os;
-            if (octet_string_in(&f, &os) != 0)
+            if (octet_string_in(&seq, &f, &os) != 0)
                 return SPNEGO_UNKNOWN;
             tok = mech_of_token(os.val, os.len, info);
         }
     }
+    if (rc < 0)
+        return SPNEGO_UNKNOWN;
     return tok != SPNEGO_UNKNOWN ? tok : sup;
 }
 
@@ -533,45 +523,39 @@ static enum spnego_mech neg_token_resp(const uint8_t *p, size_t n, struct spnego
  * with has_ntlm false. Trailing bytes after the outer element are ignored. */
 int spnego_inspect(const uint8_t *tok, size_t n, struct spnego_info *info)
 {
-    struct der_elem outer, oid;
-    size_t pos = 0, ipos = 0;
+    struct der_reader r;
+    struct der_elem outer;
     enum spnego_mech mech = SPNEGO_UNKNOWN;
 
     memset(info, 0, sizeof *info);
     if (tok == NULL || n == 0)
         return -1;
+    der_init(&r, tok, n);
     if (is_ntlmssp(tok, n)) {
         mech = mech_of_token(tok, n, info);
-    } else if (der_next(tok, n, &pos, &outer) == 0) {
-        switch (outer.tag) {
-        case 0x60: /* GSS InitialContextToken */
-            if (der_next(outer.val, outer.len, &ipos, &oid) != 0 || oid.tag != 0x06)
-                break;
-            if (oid_is(&oid, oid_spnego, sizeof oid_spnego)) {
-                struct der_elem choice;
-                size_t cpos = ipos;
-                if (der_next(outer.val, outer.len, &cpos, &choice) != 0)
-                    break;
-                if (choice.tag == 0xa0)
-                    mech = neg_token_init(choice.val, choice.len, info);
-                else if (choice.tag == 0xa1)
-                    mech = neg_token_resp(choice.val, choice.len, info);
-            } else {
-                mech = mech_of_oid(&oid); /* raw Kerberos AP-REQ */
-                if (mech == SPNEGO_NTLMSSP) {
-                    const uint8_t *in = outer.val + ipos;
-                    mech = mech_of_token(in, outer.len - ipos, info);
+    } else if (der_next(&r, &outer) == 0) {
+        if (elem_is(&outer, DER_APPLICATION, true, 0)) { /* GSS InitialContextToken */
+            struct der_reader in;
+            struct der_elem oid, choice;
+            if (der_enter(&r, &outer, &in) == 0 && der_next(&in, &oid) == 0 &&
+                elem_is(&oid, DER_UNIVERSAL, false, DER_TAG_OID)) {
+                if (oid_is(&oid, oid_spnego, sizeof oid_spnego)) {
+                    if (der_next(&in, &choice) == 0) {
+                        if (elem_is(&choice, DER_CONTEXT, true, 0))
+                            mech = neg_token_init(&in, &choice, info);
+                        else if (elem_is(&choice, DER_CONTEXT, true, 1))
+                            mech = neg_token_resp(&in, &choice, info);
+                    }
+                } else {
+                    mech = mech_of_oid(&oid); /* raw Kerberos AP-REQ */
+                    if (mech == SPNEGO_NTLMSSP)
+                        mech = mech_of_token(in.p + in.pos, in.n - in.pos, info);
                 }
             }
-            break;
-        case 0xa0: /* NegTokenInit without the GSS header */
-            mech = neg_token_init(outer.val, outer.len, info);
-            break;
-        case 0xa1: /* NegTokenResp, the usual continuation */
-            mech = neg_token_resp(outer.val, outer.len, info);
-            break;
-        default:
-            break;
+        } else if (elem_is(&outer, DER_CONTEXT, true, 0)) { /* NegTokenInit without the GSS header */
+            mech = neg_token_init(&r, &outer, info);
+        } else if (elem_is(&outer, DER_CONTEXT, true, 1)) { /* NegTokenResp, the usual continuation */
+            mech = neg_token_resp(&r, &outer, info);
         }
     }
     if (mech == SPNEGO_UNKNOWN) {

@@ -18,8 +18,18 @@
  *     absolute byte position (a 64-bit counter that never wraps), so "still
  *     there" is the test tail <= pos, with no tags to compare. Writing past
  *     the oldest record drops it (an eviction when it was still live).
+ *   handshake table (SPEC §2a): buckets of HS_BUCKET type-2 fingerprints
+ *     {key (client id, host), sequence, time, print}, set-associative as the
+ *     entries: at most CORRSTORE_HS_PER_KEY live per key (the key's oldest
+ *     goes first), else a dead slot, else the bucket's oldest of another key
+ *     (an eviction).
  * A quarter of the memory goes to the ring: with ~60-byte page URLs and a
  * dozen objects a page, entries run out at about the same time as pages.
+ * A sixteenth goes to the handshake table (a fingerprint is ~290 bytes, most
+ * of it the names and connections kept as text): 1 MiB of the default
+ * 16 MiB, ~3,600 type-2s, far more handshakes than a CorrelationWindow of a
+ * busy proxy holds (a type-3 follows its type-2 within a second); the
+ * smallest store keeps one bucket of eight.
  *
  * The lock is a robust process-shared mutex: a child that dies holding it
  * (c-icap children do crash on bad ICAP framing) leaves the next locker
@@ -40,6 +50,9 @@
 #include "sharedmem.h"
 
 #define BUCKET 8
+#define HS_BUCKET 8
+#define HS_SHARE 16 /* the handshake table gets 1/HS_SHARE of the memory */
+_Static_assert(CORRSTORE_HS_PER_KEY < HS_BUCKET, "a full key must leave room for others in its bucket");
 #define REC_HDR 8u          /* page record header: len (4), time (4) */
 #define REC_SKIP 0xffffffffu /* len of a record that fills the ring's end */
 
@@ -50,11 +63,22 @@ struct entry {
     uint32_t type;
 };
 
+/* One remembered type-2. seq orders them (time has only seconds). */
+struct hs_entry {
+    uint64_t key;  /* 0: empty */
+    uint64_t seq;
+    uint32_t time;
+    uint32_t dropped; /* when a live fingerprint of this key was dropped (0: never) */
+    struct handshake_print print;
+};
+
 struct header {
     pthread_mutex_t lock;
     size_t bytes;
     uint32_t window;
     size_t nbuckets;
+    size_t hs_nbuckets;
+    uint64_t hs_seq;       /* last sequence number given */
     size_t ring_size;      /* bytes, multiple of 8 */
     uint64_t head, tail;   /* absolute positions: next write, oldest record */
     struct corrstore_stats stats;
@@ -63,6 +87,7 @@ struct header {
 struct corrstore {
     struct header *h;   /* start of the mapping */
     struct entry *entries;
+    struct hs_entry *hs;
     unsigned char *ring;
 };
 
@@ -111,10 +136,16 @@ struct corrstore *corrstore_create(size_t bytes, unsigned window, char *err, siz
     size_t hdr = round8(sizeof *h);
     h->bytes = bytes;
     h->window = window;
+    size_t hs_bucket_bytes = HS_BUCKET * sizeof(struct hs_entry);
     h->ring_size = round8((bytes - hdr) / 4) - 8;
-    h->nbuckets = (bytes - hdr - h->ring_size) / (BUCKET * sizeof(struct entry));
+    h->hs_nbuckets = (bytes - hdr) / HS_SHARE / hs_bucket_bytes;
+    if (h->hs_nbuckets == 0) {
+        h->hs_nbuckets = 1;
+    }
+    h->nbuckets = (bytes - hdr - h->ring_size - h->hs_nbuckets * hs_bucket_bytes) / (BUCKET * sizeof(struct entry));
     cs->h = h;
     cs->entries = (struct entry *)((unsigned char *)mem + hdr);
+    cs->hs = (struct hs_entry *)(cs->entries + h->nbuckets * BUCKET);
     cs->ring = (unsigned char *)mem + bytes - h->ring_size;
     if (sharedmem_mutex_init(&h->lock) != 0) {
         snprintf(err, errlen, "cannot make the store's process-shared lock");
@@ -324,4 +355,136 @@ void corrstore_get_stats(struct corrstore *cs, struct corrstore_stats *out)
     }
     *out = cs->h->stats;
     unlock(cs);
+}
+
+size_t corrstore_client_id(const char *client, const char *user, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0) {
+        return 0;
+    }
+    for (const char *c = client != NULL ? client : ""; *c != '\0' && *c != '|' && o + 1 < cap; c++) {
+        out[o++] = *c;
+    }
+    if (user != NULL && user[0] != '\0' && o + 2 < cap) {
+        out[o++] = '|';
+        for (const char *u = user; *u != '\0' && o + 1 < cap; u++) {
+            out[o++] = *u;
+        }
+    }
+    out[o] = '\0';
+    return o;
+}
+
+size_t corrstore_hs_capacity(const struct corrstore *cs)
+{
+    return cs->h->hs_nbuckets * HS_BUCKET;
+}
+
+static bool hs_live(const struct header *h, const struct hs_entry *e, uint32_t now)
+{
+    return e->key != 0 && fresh(h, e->time, now);
+}
+
+int corrstore_hs_record(struct corrstore *cs, uint64_t key, const struct handshake_print *p, uint32_t now,
+                        unsigned *evicted)
+{
+    unsigned ev = 0;
+    if (lock(cs) != 0) {
+        return -1;
+    }
+    struct header *h = cs->h;
+    struct hs_entry *b = cs->hs + (key % h->hs_nbuckets) * HS_BUCKET;
+    struct hs_entry *mine_oldest = NULL, *dead = NULL, *other_oldest = NULL, *slot;
+    size_t mine = 0;
+    for (size_t j = 0; j < HS_BUCKET; j++) {
+        if (!hs_live(h, &b[j], now)) {
+            if (dead == NULL) {
+                dead = &b[j];
+            }
+        } else if (b[j].key == key) {
+            mine++;
+            if (mine_oldest == NULL || b[j].seq < mine_oldest->seq) {
+                mine_oldest = &b[j];
+            }
+        } else if (other_oldest == NULL || b[j].seq < other_oldest->seq) {
+            other_oldest = &b[j];
+        }
+    }
+    uint32_t dropped = 0;
+    if (mine >= CORRSTORE_HS_PER_KEY) {
+        slot = mine_oldest; /* the key's own oldest: by design, not an eviction */
+        dropped = now;
+    } else if (dead != NULL) {
+        slot = dead;
+    } else {
+        slot = other_oldest; /* mine < PER_KEY < HS_BUCKET: never NULL here */
+        ev = 1;
+        /* its key's other fingerprints (all in this bucket) no longer tell
+         * the whole story: a type-3 may answer the one dropped */
+        for (size_t j = 0; j < HS_BUCKET; j++) {
+            if (&b[j] != slot && b[j].key == slot->key && hs_live(h, &b[j], now)) {
+                b[j].dropped = now;
+            }
+        }
+    }
+    for (size_t j = 0; dropped != 0 && j < HS_BUCKET; j++) {
+        if (&b[j] != slot && b[j].key == key && hs_live(h, &b[j], now)) {
+            b[j].dropped = now;
+        }
+    }
+    slot->key = key;
+    slot->seq = ++h->hs_seq;
+    slot->time = now;
+    slot->dropped = dropped;
+    slot->print = *p;
+    h->stats.hs_recorded++;
+    h->stats.hs_evictions += ev;
+    unlock(cs);
+    if (evicted != NULL) {
+        *evicted = ev;
+    }
+    return 0;
+}
+
+int corrstore_hs_lookup(struct corrstore *cs, uint64_t key, uint32_t now, struct handshake_print *out, size_t cap,
+                        bool *incomplete)
+{
+    const struct hs_entry *found[HS_BUCKET];
+    size_t n = 0;
+    *incomplete = false;
+    if (lock(cs) != 0) {
+        return -1;
+    }
+    struct header *h = cs->h;
+    const struct hs_entry *b = cs->hs + (key % h->hs_nbuckets) * HS_BUCKET;
+    for (size_t j = 0; j < HS_BUCKET; j++) {
+        if (b[j].key != key || !hs_live(h, &b[j], now)) {
+            continue;
+        }
+        size_t i = n++; /* insertion sort, newest (highest seq) first */
+        while (i > 0 && found[i - 1]->seq < b[j].seq) {
+            found[i] = found[i - 1];
+            i--;
+        }
+        found[i] = &b[j];
+        if (b[j].dropped != 0 && fresh(h, b[j].dropped, now)) {
+            *incomplete = true;
+        }
+    }
+    if (n > CORRSTORE_HS_PER_KEY) {
+        n = CORRSTORE_HS_PER_KEY;
+    }
+    if (n > cap) {
+        n = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = found[i]->print;
+    }
+    h->stats.hs_lookups++;
+    if (n > 0) {
+        h->stats.hs_hits++;
+    }
+    unlock(cs);
+    return (int)n;
 }

@@ -24,7 +24,7 @@
 
 #define BATCH 64
 #define OUTBUF 16384
-#define CLIENT_MAX 64
+#define CLIENT_MAX CORRSTORE_CLIENT_MAX /* a correlation client id */
 
 struct htmlbody {
     struct corrstore *store;

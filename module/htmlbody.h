@@ -46,9 +46,9 @@ enum htmlbody_encoding htmlbody_encoding_of(const char *value);
 /* True when a Content-Type value is text/html or application/xhtml+xml. */
 bool htmlbody_is_html(const char *content_type);
 
-/* Start on a page: client (address text, may be ""), page_url (absolute, as
- * the request line had it), its encoding, and the most decoded HTML bytes to
- * scan. Returns NULL when out of memory, when the encoding is unsupported or
+/* Start on a page: client (its correlation id, corrstore_client_id; may be
+ * ""), page_url (absolute, as the request line had it), its encoding, and
+ * the most decoded HTML bytes to scan. Returns NULL when out of memory, when the encoding is unsupported or
  * when page_url is not an absolute URL. */
 struct htmlbody *htmlbody_new(struct corrstore *store, const char *client, const char *page_url,
                               enum htmlbody_encoding enc, uint64_t max_html_bytes);

@@ -136,7 +136,10 @@ int request_view_page(ci_request_t *req, struct page_view *pv)
     if (pv->url[0] == '\0') {
         return 0;
     }
-    read_client(req, pv->client, sizeof pv->client);
+    char addr[64];
+    read_client(req, addr, sizeof addr);
+    (void)corrstore_client_id(addr, header_value(req->request_header, "X-Authenticated-User"), pv->client,
+                              sizeof pv->client);
     pv->content_encoding = header_value(res, "Content-Encoding");
     return 1;
 }

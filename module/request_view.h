@@ -15,6 +15,7 @@
 
 #include "challenge.h"
 #include "classify.h"
+#include "corrstore.h"
 #include "event.h"
 
 struct request_view {
@@ -28,7 +29,8 @@ struct request_view {
 /* What the correlation needs of a 2xx response that may be an HTML page. */
 struct page_view {
     char url[EVENT_URL_MAX];          /* absolute URL of the page */
-    char client[64];                  /* client address text, "" when unknown */
+    char client[CORRSTORE_CLIENT_MAX]; /* correlation client id (corrstore_client_id): the
+                                         address text, "address|user" with a proxy user */
     const char *content_encoding;     /* into c-icap's headers; NULL when none */
 };
 

@@ -31,6 +31,13 @@ static const char *const counter_labels[STATS_COUNTER_COUNT] = {
     [STATS_STORE_EVICTIONS] = "store evictions",
     [STATS_STORE_ERRORS] = "store errors",
     [STATS_PARENT_FOUND] = "parents found in store",
+    [STATS_HS_REMEMBERED] = "handshake challenges remembered",
+    [STATS_HS_COMPARED] = "handshake answers compared",
+    [STATS_HS_MATCHED] = "handshake answers matched",
+    [STATS_HS_SPLIT_CLIENT] = "handshake splits client",
+    [STATS_HS_SPLIT_SERVER] = "handshake splits server",
+    [STATS_HS_SPLIT_NO_MATCH] = "handshake splits no-match",
+    [STATS_HS_EVICTIONS] = "handshake evictions",
 };
 
 /* One counter per cause that makes an event; CAUSE_NONE stays -1. */

@@ -23,6 +23,14 @@ enum stats_counter {
     STATS_STORE_EVICTIONS,     /* live store entries dropped for room */
     STATS_STORE_ERRORS,        /* records or lookups lost (lock failed) */
     STATS_PARENT_FOUND,        /* 401s whose parent page came from the store */
+    /* SPEC §2a handshake memory (handshake_mem.c) */
+    STATS_HS_REMEMBERED,       /* type-2 fingerprints stored */
+    STATS_HS_COMPARED,         /* type-3s compared with the stored ones */
+    STATS_HS_MATCHED,          /* ... that answered a stored type-2 on the same connections */
+    STATS_HS_SPLIT_CLIENT,     /* ... that came on another client connection */
+    STATS_HS_SPLIT_SERVER,     /* ... that Squid sent on another server connection */
+    STATS_HS_SPLIT_NO_MATCH,   /* ... that answered none of the stored type-2s */
+    STATS_HS_EVICTIONS,        /* live fingerprints dropped for room */
     STATS_COUNTER_COUNT
 };
 

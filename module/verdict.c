@@ -18,6 +18,7 @@
 #include "classify.h"
 #include "event.h"
 #include "eventlog.h"
+#include "handshake_mem.h"
 #include "htmlbody.h"
 #include "request_view.h"
 #include "settings.h"
@@ -97,24 +98,53 @@ static int report_event(const struct event *ev)
     return 0;
 }
 
-/* SPEC §2 rule 5, evidence html: the page this client loaded that embeds
- * the refused URL, from the store. Only 401s look: a 407 comes from a proxy,
+/* SPEC §2 rule 5, evidence html: the page this client (this proxy user on
+ * this address, when Squid names one) loaded that embeds the refused URL,
+ * from the store. Only 401s look: a 407 comes from a proxy,
  * whatever the page. */
 static void find_html_parent(struct corrstore *store, struct verdict_work *w)
 {
     struct classify_input *in = &w->view.in;
     enum event_object type = OBJECT_UNKNOWN;
+    char id[CORRSTORE_CLIENT_MAX];
     if (store == NULL || in->status != 401 || in->url == NULL) {
         return;
     }
-    int rc = htmlbody_lookup(store, in->client != NULL ? in->client : "", in->url, w->parent, sizeof w->parent,
-                             &type);
+    (void)corrstore_client_id(in->client, in->proxy_user, id, sizeof id);
+    int rc = htmlbody_lookup(store, id, in->url, w->parent, sizeof w->parent, &type);
     if (rc < 0) {
         stats_inc(STATS_STORE_ERRORS);
     } else if (rc == 1) {
         in->html_parent = w->parent;
         in->html_object = type;
         stats_inc(STATS_PARENT_FOUND);
+    }
+}
+
+/* SPEC §2a: remember the type-2 this 401 gives, or say what the type-3 it
+ * refuses answered (in->handshake); counted in the statistics. */
+static void check_handshake(struct corrstore *store, struct classify_input *in)
+{
+    static const enum stats_counter by_match[] = {
+        [HANDSHAKE_MATCHED] = STATS_HS_MATCHED,
+        [HANDSHAKE_SPLIT_CLIENT] = STATS_HS_SPLIT_CLIENT,
+        [HANDSHAKE_SPLIT_SERVER] = STATS_HS_SPLIT_SERVER,
+        [HANDSHAKE_SPLIT_NO_MATCH] = STATS_HS_SPLIT_NO_MATCH,
+    };
+    struct handshake_mem_result r;
+    if (handshake_mem_run(store, in, corrstore_now(), &r) != 0) {
+        stats_inc(r.store_error ? STATS_STORE_ERRORS : STATS_INTERNAL_ERRORS);
+    }
+    in->handshake = r.match;
+    stats_add(STATS_HS_EVICTIONS, r.evicted);
+    if (r.remembered) {
+        stats_inc(STATS_HS_REMEMBERED);
+    }
+    if (r.compared) {
+        stats_inc(STATS_HS_COMPARED);
+        if (r.match != HANDSHAKE_UNKNOWN) {
+            stats_inc(by_match[r.match]);
+        }
     }
 }
 
@@ -134,6 +164,7 @@ int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len
         return -1;
     }
     find_html_parent(store, w);
+    check_handshake(store, &w->view.in);
     if (classify(&s->classify, &w->view.in, &w->ev) != 1) {
         free(w);
         return -1;

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""bench_squid -- requests per second through Squid: no ICAP, srv_echo, promptcause.
+"""bench_squid -- requests per second through Squid: no ICAP, the null service, srv_echo, promptcause.
 
 Run by hand (numbers go to docs/CORRELATION.md), never by `make check`:
 
     python3 tests/bench/bench_squid.py --module BUILD/module/.libs/srv_promptcause.so \
-        [--seconds 10] [--rounds 2] [--conns 8]
+        --null BUILD/tests/bench/srv_null.so [--seconds 10] [--rounds 2] [--conns 8]
 
 Chain: wrk (Debian package `wrk`, Lua script for a mixed workload, absolute
 URLs so Squid sees proxy requests) -> Squid 5.7 with SPEC §7's ACLs (only
@@ -17,11 +17,16 @@ Workload (per 20 requests): 8 small HTML pages (8 KiB, 20 images each, all
 different URLs so nothing is cached anywhere), 1 large HTML page (200 KiB,
 larger than the preview: promptcause reads on, i.e. echoes it), 9 images
 (200, not sent to ICAP by the ACLs), 2 images in a Basic folder (401: an
-event each). Configurations, run in rounds ABCD / DCBA:
+event each). Configurations, run in rounds ABCDE / EDCBA:
   squid        no ICAP at all
+  null         tests/bench/srv_null.c: 204 at preview, nothing else (the floor)
   echo         srv_echo with the same ACLs
-  pc           promptcause, MaxHtmlBytes 1 MiB (default: big pages echoed)
-  pc-preview   promptcause, MaxHtmlBytes = preview (every page 204 in preview)
+  pc           promptcause with the shipped default (MaxHtmlBytes = the preview:
+               every page 204 in preview)
+  pc-1m        promptcause, MaxHtmlBytes 1 MiB (big pages read on and echoed)
+Besides req/s, each run reports CPU microseconds per request of Squid, c-icap
+(all its processes) and nginx, from /proc/PID/stat of the processes this
+script started and their children, read just before and after the timed run.
 """
 import argparse
 import json
@@ -111,7 +116,7 @@ http {{
 """)
     proc = procs.start([H.find_binary("nginx"), "-c", conf, "-p", tmp.path], log_path=tmp.join("nginx.out"))
     H.wait_for_port(port, proc=proc, what="nginx")
-    return port
+    return port, proc.pid
 
 
 def squid_variant(text, mode):
@@ -121,9 +126,46 @@ def squid_variant(text, mode):
         text = text.replace("icap_enable on", "icap_enable off")
         text = "\n".join(l for l in text.splitlines()
                          if not l.startswith(("icap_service", "adaptation_access")))
-    elif mode == "echo":
-        text = re.sub(r"(icap://127\.0\.0\.1:\d+)/promptcause", r"\1/echo", text)
+    elif mode in ("echo", "null"):
+        text = re.sub(r"(icap://127\.0\.0\.1:\d+)/promptcause", r"\1/" + mode, text)
     return text + "\n"
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_pids(roots):
+    """roots and every live descendant, from /proc/*/stat ppid fields."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    st = f.read()
+                parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                pass
+    out, todo = set(), [r for r in roots if r in parent]
+    while todo:
+        p = todo.pop()
+        if p not in out:
+            out.add(p)
+            todo.extend(c for c, pp in parent.items() if pp == p)
+    return out
+
+
+def cpu_seconds(roots):
+    """utime + stime (seconds) of roots and their live descendants."""
+    total = 0
+    for p in _tree_pids(roots):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                st = f.read()
+            fields = st[st.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError):
+            pass
+    return total / CLK_TCK
 
 
 def run_wrk(port, seconds, conns, lua):
@@ -145,6 +187,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--module", required=True)
     ap.add_argument("--echo", default="/usr/lib/x86_64-linux-gnu/c_icap/srv_echo.so")
+    ap.add_argument("--null", required=True, help="tests/bench/srv_null.so (make tests/bench/srv_null.so)")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--conns", type=int, default=8)
@@ -156,25 +199,27 @@ def main():
     import cicap
     import squid as S
 
-    modes = ["squid", "echo", "pc", "pc-preview"]
+    null_so = os.path.abspath(args.null)
+    modes = ["squid", "null", "echo", "pc", "pc-1m"]
     results = {m: [] for m in modes}
     tmp = H.TempDir(prefix="pc-bench-squid-")
     procs = H.Processes()
     try:
         lua = tmp.write("mix.lua", LUA)
-        origin_port = start_nginx(tmp, procs, H)
+        origin_port, nginx_pid = start_nginx(tmp, procs, H)
         for rnd in range(args.rounds):
             order = modes if rnd % 2 == 0 else list(reversed(modes))
             for mode in order:
                 sub = H.TempDir(prefix=f"pc-bench-{mode}-")
                 p2 = H.Processes()
                 try:
-                    directives = [("MaxHtmlBytes", "64512")] if mode == "pc-preview" else []
-                    ic = cicap.start_cicap(sub, p2, directives, children=2, threads=10, echo=True)
+                    directives = [("MaxHtmlBytes", "1M")] if mode == "pc-1m" else []
+                    extra = f"Service null {null_so}\n"
+                    ic = cicap.start_cicap(sub, p2, directives, extra_conf=extra, children=2, threads=10, echo=True)
                     sq = S.start_squid(sub, p2, ic.port, origin_port, ["intranet"])
                     text = squid_variant(open(sq.conf).read(), mode)
                     p2.stop_all()  # restart c-icap and Squid with the variant config
-                    ic = cicap.start_cicap(sub, p2, directives, children=2, threads=10, echo=True)
+                    ic = cicap.start_cicap(sub, p2, directives, extra_conf=extra, children=2, threads=10, echo=True)
                     conf_text = re.sub(r"icap://127\.0\.0\.1:\d+/", f"icap://127.0.0.1:{ic.port}/", text)
                     sub.write("squid.conf", conf_text)
                     sqp = p2.start([H.find_binary("squid"), "-N", "-f", sub.join("squid.conf")],
@@ -182,13 +227,18 @@ def main():
                     H.wait_for_port(sq.port, proc=sqp, what="squid")
                     time.sleep(1.0)
                     run_wrk(sq.port, 2, args.conns, lua)  # warm-up
+                    roots = {"squid": [sqp.pid], "c-icap": [ic.proc.pid], "nginx": [nginx_pid]}
+                    before = {k: cpu_seconds(v) for k, v in roots.items()}
                     r = run_wrk(sq.port, args.seconds, args.conns, lua)
+                    r["cpu_us"] = {k: (cpu_seconds(v) - before[k]) * 1e6 / max(r["requests"], 1)
+                                   for k, v in roots.items()}
                     ev = len(cicap.read_events(ic.event_log)) if mode.startswith("pc") else 0
                     r["events"] = ev
                     results[mode].append(r)
-                    print(f"round {rnd + 1} {mode:11s} {r['rps']:8.0f} req/s  p99 {r['p99_ms']} ms  "
-                          f"non-2xx {r['non2xx']}/{r['requests']}  events {ev}  errors '{r['socket_errors']}'",
-                          flush=True)
+                    cpu = "  ".join(f"{k} {v:.1f}" for k, v in r["cpu_us"].items())
+                    print(f"round {rnd + 1} {mode:6s} {r['rps']:8.0f} req/s  p99 {r['p99_ms']} ms  "
+                          f"non-2xx {r['non2xx']}/{r['requests']}  events {ev}  errors '{r['socket_errors']}'  "
+                          f"CPU us/req: {cpu}", flush=True)
                 finally:
                     p2.stop_all()
                     sub.cleanup()
@@ -197,9 +247,18 @@ def main():
         tmp.cleanup()
     med = {m: statistics.median(x["rps"] for x in results[m]) for m in modes}
     print("median req/s: " + ", ".join(f"{m} {med[m]:.0f}" for m in modes))
-    print(f"promptcause / srv_echo: {med['pc'] / med['echo']:.2f}x (MaxHtmlBytes 1 MiB), "
-          f"{med['pc-preview'] / med['echo']:.2f}x (preview only); "
-          f"promptcause / no ICAP: {med['pc'] / med['squid']:.2f}x, {med['pc-preview'] / med['squid']:.2f}x")
+    # Paired per round: each service's ratio to Squid alone in the same round.
+    for m in ("null", "echo", "pc", "pc-1m"):
+        ratios = [results[m][i]["rps"] / results["squid"][i]["rps"] for i in range(len(results[m]))]
+        cpu = {k: statistics.median(x["cpu_us"][k] for x in results[m]) for k in ("squid", "c-icap", "nginx")}
+        print(f"{m:6s} / no ICAP, per round: " + " ".join(f"{x:.3f}" for x in ratios) +
+              f"  median {statistics.median(ratios):.3f};  CPU us/req squid {cpu['squid']:.1f} "
+              f"c-icap {cpu['c-icap']:.1f} nginx {cpu['nginx']:.1f}")
+    pc_minus_null = [results["pc"][i]["rps"] / results["squid"][i]["rps"] -
+                     results["null"][i]["rps"] / results["squid"][i]["rps"] for i in range(len(results["pc"]))]
+    print("promptcause ratio - null ratio, per round: " + " ".join(f"{x:+.3f}" for x in pc_minus_null) +
+          f" (target >= -0.03); promptcause / srv_echo {med['pc'] / med['echo']:.2f}x, "
+          f"1 MiB read-on / srv_echo {med['pc-1m'] / med['echo']:.2f}x")
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"results": results, "median_rps": med}, f, indent=1)

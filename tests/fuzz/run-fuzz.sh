@@ -26,7 +26,7 @@ set -eu
 : "${FUZZ_LIBS:=$(pkg-config --libs libpcre2-8 jansson libpsl nettle) -lm}"
 : "${FUZZ_CICAP_CFLAGS:=-I/usr/include/c_icap}"
 : "${FUZZ_CICAP_LIBS:=-licapapi}"
-: "${FUZZ_TARGETS:=challenge ntlm credentials htmlscan urlres evparse squidlog storm_rules zone settings classify}"
+: "${FUZZ_TARGETS:=challenge ntlm kerberos credentials htmlscan urlres evparse squidlog storm_rules zone settings classify}"
 : "${FUZZ_ARGS:=}"
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"

@@ -61,9 +61,9 @@ def build_oracle(top_src, top_build):
     os.makedirs(out_dir, exist_ok=True)
     exe = os.path.join(out_dir, "gumbo_links")
     srcs = [os.path.join(top_src, p) for p in (
-        "tests/oracle/gumbo_links.c", "cli/linkset.c", "core/urlres.c", "core/event.c")]
+        "tests/oracle/gumbo_links.c", "cli/linkset.c", "core/urlres.c", "core/event_names.c")]
     cmd = [cc, "-std=gnu11", "-O2", "-I" + os.path.join(top_src, "core"),
-           "-I" + os.path.join(top_src, "cli"), "-o", exe] + srcs + ["-lgumbo", "-ljansson", "-lm"]
+           "-I" + os.path.join(top_src, "cli"), "-o", exe] + srcs + ["-lgumbo", "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         print(r.stderr)
