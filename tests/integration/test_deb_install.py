@@ -48,6 +48,7 @@ INSTALLED = [
     "/usr/share/man/man5/promptcause.conf.5.gz",
     "/usr/share/doc/libc-icap-mod-promptcause/examples/squid-promptcause.conf",
     "/usr/bin/promptcause",
+    "/usr/libexec/promptcause/promptcause-tools",  # probe, watch, analyze (main's cli split)
     "/usr/share/man/man1/promptcause.1.gz",
     "/lib/systemd/system/promptcause-watch.service",
     "/etc/logrotate.d/promptcause",
@@ -172,6 +173,9 @@ def check_installed():
     check(not wants, f"promptcause-watch.service enabled on install: {wants}")
     out = run(["/usr/bin/promptcause", "--help"]).stdout
     check("watch" in out and "probe" in out, f"installed promptcause --help: {out!r}")
+    for sub in ("probe", "watch", "analyze", "links"):  # the installed helper is found
+        out = run(["/usr/bin/promptcause", sub, "--help"]).stdout
+        check(out.startswith(f"usage: promptcause {sub}"), f"installed promptcause {sub} --help: {out[:200]!r}")
     deps = run(["dpkg-query", "-W", "-f=${Depends}", "libc-icap-mod-promptcause"]).stdout
     check(re.search(r"(^|, )c-icap(,|$| )", deps) is not None, f"the module does not depend on c-icap: {deps}")
 
