@@ -140,7 +140,7 @@ static void do_line(struct run *run, struct analyze_input *in, char *line, size_
     struct report_event ev = {
         .ts = r->ts, .status = r->status, .client = r->client, .user = r->user, .url = r->url,
         .host = r->host, .cause = r->cause, .prompt = r->prompt, .parent = r->parent,
-        .evidence = r->evidence,
+        .evidence = r->evidence, .reason = r->reason,
     };
     if (report_add(run->rep, &ev) != 0)
         run->oom = true;

@@ -66,6 +66,10 @@ static json_t *build_json(const struct report *r, const struct analyze_meta *m)
     for (size_t i = 0; i < REPORT_PROMPTS; i++)
         json_object_set_new(x, report_prompt_names[i], json_integer((json_int_t)t->by_prompt[i]));
     json_object_set_new(o, "by_prompt", x);
+    x = json_object();
+    for (size_t i = 0; i < REPORT_REASONS; i++)
+        json_object_set_new(x, report_reason_names[i], json_integer((json_int_t)t->by_reason[i]));
+    json_object_set_new(o, "by_reason", x);
     json_object_set_new(o, "handshake_share", json_real(t->handshake_share));
     a = json_array();
     for (size_t i = 0; i < limit(nres, m->top); i++) {
@@ -166,6 +170,15 @@ static void write_text(FILE *f, const struct report *r, const struct analyze_met
     for (size_t i = 0; i < REPORT_PROMPTS; i++)
         if (t->by_prompt[i])
             fprintf(f, "  %-22s %8lu\n", report_prompt_names[i], t->by_prompt[i]);
+    unsigned long reasons = 0;
+    for (size_t i = 0; i < REPORT_REASONS; i++)
+        reasons += t->by_reason[i];
+    if (reasons) {
+        fputs("\nby reason (why an integrated logon failed)\n", f);
+        for (size_t i = 0; i < REPORT_REASONS; i++)
+            if (t->by_reason[i])
+                fprintf(f, "  %-22s %8lu\n", report_reason_names[i], t->by_reason[i]);
+    }
     if (t->status401)
         fprintf(f, "\nhandshake share: %.1f%% of %lu 401s were NTLM/Negotiate handshake steps\n",
                 100.0 * t->handshake_share, t->status401);
@@ -273,6 +286,8 @@ static void write_csv(FILE *f, const struct report *r, const struct analyze_meta
         csv_row(f, "cause", report_cause_names[i], "", "", "", "", "", "", t->by_cause[i], "", "");
     for (size_t i = 0; i < REPORT_PROMPTS; i++)
         csv_row(f, "prompt", report_prompt_names[i], "", "", "", "", "", "", t->by_prompt[i], "", "");
+    for (size_t i = 0; i < REPORT_REASONS; i++)
+        csv_row(f, "reason", report_reason_names[i], "", "", "", "", "", "", t->by_reason[i], "", "");
     for (size_t i = 0; i < limit(nres, m->top); i++) {
         snprintf(c, sizeof c, "%zu%s", res[i].clients, res[i].clients_saturated ? "+" : "");
         csv_row(f, "resource", res[i].url, res[i].host, res[i].cause, res[i].prompt, res[i].parent,
@@ -461,7 +476,7 @@ static void write_html(FILE *f, const struct report *r, const struct analyze_met
     fputs("<h2>Timeline</h2>\n", f);
     write_svg(f, r);
 
-    fputs("<h2>By cause and prompt</h2>\n<table class=\"sortable\" id=\"causes\"><thead><tr>"
+    fputs("<h2>By cause, prompt and reason</h2>\n<table class=\"sortable\" id=\"causes\"><thead><tr>"
           "<th>cause</th><th>events</th></tr></thead><tbody>\n", f);
     for (size_t i = 0; i < REPORT_CAUSES; i++)
         if (t->by_cause[i]) {
@@ -477,6 +492,15 @@ static void write_html(FILE *f, const struct report *r, const struct analyze_met
             fputs("<tr>", f);
             td_str(f, report_prompt_names[i], NULL);
             td_num(f, t->by_prompt[i], "");
+            fputs("</tr>\n", f);
+        }
+    fputs("</tbody></table>\n<table class=\"sortable\" id=\"reasons\"><thead><tr><th>reason</th>"
+          "<th>events</th></tr></thead><tbody>\n", f);
+    for (size_t i = 0; i < REPORT_REASONS; i++)
+        if (t->by_reason[i]) {
+            fputs("<tr>", f);
+            td_str(f, report_reason_names[i], NULL);
+            td_num(f, t->by_reason[i], "");
             fputs("</tr>\n", f);
         }
     fputs("</tbody></table>\n", f);

@@ -179,7 +179,14 @@ static json_t *alert_json(struct watch *w, const struct storm_active *a, bool re
                  a->count, more, a->clients, w->rules.threshold[a->kind], win, a->cause, a->prompt);
         break;
     }
+    /* SPEC §2a: why the integrated logons failed, when the events said so */
+    const char *reason = a->reason != NULL ? a->reason : "";
+    if (reason[0] != '\0') {
+        size_t dl = strlen(desc);
+        snprintf(desc + dl, sizeof desc - dl, " Most frequent reason: %s.", reason);
+    }
     put_label(ann, "summary", summary);
+    put_label(ann, "reason", reason);
     put_label(ann, "description", desc);
     put_label(ann, "parent", a->parent);
     put_label(ann, "hint", a->hint);
@@ -315,10 +322,11 @@ static void on_line(void *arg, const char *line, size_t n)
 static void state_active(void *arg, const struct storm_active *a)
 {
     json_t *arr = arg;
-    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:I, s:I, s:b}",
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:I, s:I, s:b}",
                                          "kind", storm_kind_name(a->kind), "key", a->key, "host", a->host,
                                          "cause", a->cause, "prompt", a->prompt, "parent", a->parent,
-                                         "hint", a->hint, "user", a->user, "start", a->start,
+                                         "hint", a->hint, "user", a->user,
+                                         "reason", a->reason ? a->reason : "", "start", a->start,
                                          "fired", a->fired, "last", a->last, "count", (json_int_t)a->count,
                                          "clients", (json_int_t)a->clients, "saturated",
                                          a->clients_saturated));
@@ -409,6 +417,7 @@ static int load_state(struct watch *w, dev_t *dev, ino_t *ino, off_t *offset, ch
         s.parent = (char *)jstr(a, "parent");
         s.hint = (char *)jstr(a, "hint");
         s.user = (char *)jstr(a, "user");
+        s.reason = jstr(a, "reason");
         s.start = json_number_value(json_object_get(a, "start"));
         s.fired = json_number_value(json_object_get(a, "fired"));
         s.last = json_number_value(json_object_get(a, "last"));

@@ -6,7 +6,8 @@
  * event; nothing here allocates, and all work is O(header size + body slice).
  * Rules, first match wins: 407 proxy-auth; handshake step; credentials
  * rejected; then, for anonymous requests, embedded / handler / page denied,
- * with the prompt from the offered schemes and the host's zone. */
+ * with the prompt from the offered schemes and the host's zone. Why an
+ * integrated logon was refused (SPEC §2a reason) is core/reason.c's job. */
 #include "classify.h"
 
 #include <nettle/hmac.h>
@@ -20,6 +21,7 @@
 #include "base64.h"
 #include "browser.h"
 #include "ntlm.h"
+#include "reason.h"
 #include "substatus.h"
 
 static const char *const default_handlers[] = {
@@ -397,11 +399,16 @@ static bool token_is_ntlm_challenge(const char *token, size_t len)
     return ntlm_inspect(buf, (size_t)n, &info) == 0 && info.type == 2;
 }
 
-static bool is_handshake(const struct challenge_set *set)
+/* SPEC §2 rule 2. A Negotiate token that ends the handshake (a KRB-ERROR,
+ * negState reject) sent to a request with credentials is not a step but a
+ * refusal (rule 3): negotiate_refused says so, and then only an NTLM type-2
+ * still makes this a handshake. */
+static bool is_handshake(const struct challenge_set *set, bool negotiate_refused)
 {
     for (size_t i = 0; set != NULL && i < set->count; i++) {
         const struct challenge *c = &set->items[i];
-        if (c->scheme == SCHEME_NEGOTIATE && c->token != NULL && c->token_len > 0)
+        if (c->scheme == SCHEME_NEGOTIATE && c->token != NULL && c->token_len > 0 &&
+            !negotiate_refused)
             return true;
         if (c->scheme == SCHEME_NTLM && token_is_ntlm_challenge(c->token, c->token_len))
             return true;
@@ -514,7 +521,9 @@ static void hint_for_prompt(const struct event *ev, char *hint, size_t cap)
     }
 }
 
-static void build_hint(const struct event *ev, const char *path, char *hint, size_t cap)
+/* reason_hint: SPEC §2a's hint for ev->reason ("" when none). */
+static void build_hint(const struct event *ev, const char *path, const char *reason_hint,
+                       char *hint, size_t cap)
 {
     hint[0] = '\0';
     switch (ev->cause) {
@@ -539,13 +548,20 @@ static void build_hint(const struct event *ev, const char *path, char *hint, siz
                  ev->handler);
         break;
     case CAUSE_CREDENTIALS_REJECTED:
-        hint_add(hint, cap,
-                 "the server refused the credentials of %s: check NTFS rights / account / "
-                 "trusted domain",
-                 ev->user[0] ? ev->user : "the user");
+        if (reason_hint[0] != '\0')
+            hint_add(hint, cap, "the server refused the credentials of %s: %s",
+                     ev->user[0] ? ev->user : "the user", reason_hint);
+        else
+            hint_add(hint, cap,
+                     "the server refused the credentials of %s: check NTFS rights / account / "
+                     "trusted domain",
+                     ev->user[0] ? ev->user : "the user");
         break;
     case CAUSE_HANDSHAKE:
-        hint_add(hint, cap, "normal NTLM/Negotiate handshake step; no action");
+        if (reason_hint[0] != '\0')
+            hint_add(hint, cap, "%s", reason_hint);
+        else
+            hint_add(hint, cap, "normal NTLM/Negotiate handshake step; no action");
         return;
     case CAUSE_PROXY_AUTH:
         hint_add(hint, cap, "the proxy chain asks for credentials");
@@ -806,10 +822,17 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
 
     bool navigation = find_parent(in, ev);
 
+    /* SPEC §2a: the server's side of the handshake, read once. */
+    struct reason_server server;
+    if (in->status == 401)
+        reason_read_server(in->challenges, &server);
+    else
+        memset(&server, 0, sizeof server);
+
     if (in->status == 407) {
         ev->cause = CAUSE_PROXY_AUTH;
         ev->prompt = prompt_of(in->challenges, true);
-    } else if (is_handshake(in->challenges)) {
+    } else if (is_handshake(in->challenges, has_auth && reason_server_refused(&server))) {
         ev->cause = CAUSE_HANDSHAKE;
         ev->prompt = PROMPT_NONE;
     } else if (has_auth) {
@@ -833,7 +856,27 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
         if (embedded && is_dialog(ev->prompt) && dialog_blocked(&br, ev))
             ev->prompt = PROMPT_SUPPRESSED;
     }
-    build_hint(ev, path, ev->hint, sizeof ev->hint);
+    struct reason_result why;
+    memset(&why, 0, sizeof why);
+    if (ev->cause == CAUSE_CREDENTIALS_REJECTED || ev->cause == CAUSE_HANDSHAKE) {
+        struct reason_input rin = {
+            .cred = &cred,
+            .server = &server,
+            .handshake = in->handshake,
+            .url = in->url,
+            .host = ev->host,
+            .names_ok = cfg->usernames == USERNAMES_LOG,
+        };
+        if (ev->cause == CAUSE_CREDENTIALS_REJECTED)
+            reason_diagnose(&rin, &why);
+        else
+            reason_diagnose_handshake(&rin, &why);
+        ev->reason = why.reason;
+        copy_text(ev->server_domain, sizeof ev->server_domain, why.server_domain);
+        copy_text(ev->spn, sizeof ev->spn, why.spn);
+        copy_text(ev->krb_error, sizeof ev->krb_error, why.krb_error);
+    }
+    build_hint(ev, path, why.hint, ev->hint, sizeof ev->hint);
     if (ev->cause != CAUSE_HANDSHAKE)
         browser_hint(&br, ev, in->challenges, ev->hint, sizeof ev->hint);
     return 1;

@@ -282,6 +282,8 @@ static int inspect_ntlm(const char *p, size_t n, struct credentials *c)
     c->ntlm_type = info.type;
     if (rc != 0)
         return -1;
+    c->has_ntlm = true;
+    c->ntlm = info;
     if (info.type == 3)
         ntlm_identity(&info, c);
     return 0;
@@ -301,6 +303,8 @@ static int inspect_negotiate(const char *p, size_t n, struct credentials *c)
         return -1;
     }
     rc = spnego_inspect(buf, len, &info);
+    if (rc == 0 && info.mech == SPNEGO_KERBEROS)
+        c->has_krb = krb_inspect(buf, len, &c->krb) == 0;
     free(buf);
     if (rc != 0) {
         c->sent = AUTH_SENT_OTHER;
@@ -314,6 +318,8 @@ static int inspect_negotiate(const char *p, size_t n, struct credentials *c)
     c->ntlm_type = info.ntlm.type; /* may be known even when the message is broken */
     if (!info.has_ntlm)
         return -1; /* NTLMSSP announced but its message is missing or broken */
+    c->has_ntlm = true;
+    c->ntlm = info.ntlm;
     if (info.ntlm.type == 3)
         ntlm_identity(&info.ntlm, c);
     return 0;

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kerberos.h"
 #include "ntlm.h"
 
 enum auth_sent {
@@ -29,6 +30,12 @@ struct credentials {
     char user[CREDENTIALS_USER_MAX]; /* "" when no identity could be read */
     int ntlm_type;                   /* NTLM message type carried, 0 if none */
     bool malformed;                  /* the value could not be fully decoded */
+    /* SPEC §2a evidence, for core/reason.c: the NTLM message (bare or inside
+     * SPNEGO) and the Kerberos token as read. Names only, nothing secret. */
+    bool has_ntlm;                   /* ntlm is valid */
+    struct ntlm_info ntlm;
+    bool has_krb;                    /* krb is valid (krb_inspect accepted the token) */
+    struct krb_token_info krb;       /* the AP-REQ's ticket: realm, sname, etype, kvno */
 };
 
 /* Inspect an Authorization header value (p, n; NULL or n == 0 means absent).

@@ -23,6 +23,12 @@ const char *const report_prompt_names[REPORT_PROMPTS] = {
     "none", "basic", "digest", "not-intranet", "silent", "rejected", "suppressed",
     "not-allowlisted", "unknown",
 };
+/* event_reason_name()'s spellings, in enum event_reason order (test_report checks it). */
+const char *const report_reason_names[REPORT_REASONS] = {
+    "handshake-split", "anonymous-ntlm", "local-account", "standalone-server", "foreign-domain",
+    "ntlmv1", "channel-binding", "kerberos-wrong-account", "clock-skew", "ticket-expired",
+    "kerberos-error", "kerberos-fallback", "spn-host-mismatch", "unknown",
+};
 static const char *const evidence_names[] = {"html", "fetch-metadata", "referer", "time"};
 
 #define CAUSE_HANDSHAKE_IX 4
@@ -411,6 +417,8 @@ int report_add(struct report *r, const struct report_event *ev)
     t->events++;
     t->by_cause[ci]++;
     t->by_prompt[pi]++;
+    if (ev->reason != NULL && ev->reason[0] != '\0')
+        t->by_reason[name_index(report_reason_names, REPORT_REASONS, ev->reason)]++;
     if (ev->status == 401) {
         t->status401++;
         if (ci == CAUSE_HANDSHAKE_IX)

@@ -31,6 +31,7 @@ struct report_event {
     const char *prompt; /* "" unknown: counts towards storms (a raw-log 401 may prompt) */
     const char *parent;
     const char *evidence;
+    const char *reason; /* SPEC §2a reason; "" or NULL when none */
 };
 
 struct report_limits {
@@ -46,6 +47,8 @@ void report_limits_default(struct report_limits *lim);
 #define REPORT_PROMPTS 9 /* the eight prompt values, then "unknown" */
 extern const char *const report_cause_names[REPORT_CAUSES];
 extern const char *const report_prompt_names[REPORT_PROMPTS];
+#define REPORT_REASONS 14 /* the thirteen SPEC §2a reasons, then "unknown" */
+extern const char *const report_reason_names[REPORT_REASONS];
 
 struct report_totals {
     unsigned long lines;     /* lines read (empty lines not counted) */
@@ -53,6 +56,7 @@ struct report_totals {
     unsigned long events;    /* 401/407 seen */
     unsigned long by_cause[REPORT_CAUSES];
     unsigned long by_prompt[REPORT_PROMPTS];
+    unsigned long by_reason[REPORT_REASONS]; /* events with a reason; null reasons are not counted */
     unsigned long status401; /* of the events, those with status 401 */
     unsigned long handshake401;
     double handshake_share;  /* handshake401 / status401, 0 without 401s (after report_finish) */

@@ -112,15 +112,17 @@ static int parse_code_status(const char *s, int *status)
 }
 
 /* native: time elapsed client code/status bytes method url user hier/peer mime
- * xprompt: the same and cause reason parent. */
+ * xprompt: the same and cause reason parent, then optionally X-Prompt-Detail
+ * (the SPEC §2a reason; logformats written before it have 13 fields). */
 static int parse_native(char *line, size_t n, bool xprompt, struct squidrec *r)
 {
     char *p = line, *end = line + n;
-    char *t[13];
+    char *t[14];
     size_t want = xprompt ? 13 : 10;
     for (size_t i = 0; i < want; i++)
         if ((t[i] = token(&p, end)) == NULL)
             return -1;
+    t[13] = xprompt ? token(&p, end) : NULL;
     if (token(&p, end) != NULL)
         return -1; /* extra fields: a different logformat */
     long dummy;
@@ -140,8 +142,9 @@ static int parse_native(char *line, size_t n, bool xprompt, struct squidrec *r)
         r->cause = dash(t[10]);
         r->prompt = dash(t[11]);
         r->parent = dash(t[12]);
+        r->reason = t[13] != NULL ? dash(t[13]) : "";
     } else {
-        r->cause = r->prompt = r->parent = "";
+        r->cause = r->prompt = r->parent = r->reason = "";
     }
     return 0;
 }
@@ -248,7 +251,7 @@ static int parse_combined(char *line, size_t n, struct squidrec *r)
     r->url = url;
     r->mime = "";
     r->referer = dash(referer);
-    r->cause = r->prompt = r->parent = r->evidence = r->host = "";
+    r->cause = r->prompt = r->parent = r->evidence = r->host = r->reason = "";
     return 0;
 }
 
@@ -300,6 +303,7 @@ static int parse_event(const char *line, size_t n, struct squidrec *r)
     r->cause = member(root, "cause", r, &used, 32);
     r->prompt = member(root, "prompt", r, &used, 32);
     r->evidence = member(root, "evidence", r, &used, 32);
+    r->reason = member(root, "reason", r, &used, 32);
     r->mime = r->referer = "";
     json_t *st = json_object_get(root, "status");
     if (json_is_integer(st))

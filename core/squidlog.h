@@ -19,7 +19,7 @@ enum squidlog_format {
     SQUIDLOG_UNKNOWN = 0,
     SQUIDLOG_EVENTS,   /* SPEC §3 JSON lines */
     SQUIDLOG_NATIVE,   /* Squid's `squid` logformat, 10 fields */
-    SQUIDLOG_XPROMPT,  /* native + X-Prompt-Cause, -Reason, -Parent */
+    SQUIDLOG_XPROMPT,  /* native + X-Prompt-Cause, -Reason, -Parent [, -Detail] */
     SQUIDLOG_COMBINED, /* Squid's `combined` (also Apache/nginx combined) */
 };
 
@@ -39,6 +39,7 @@ struct squidrec {
     const char *prompt;
     const char *parent;
     const char *evidence; /* events only */
+    const char *reason;   /* SPEC §2a reason: events, and xprompt's optional X-Prompt-Detail */
     const char *host;     /* events only ("" for the others: derive it from url) */
     char evbuf[3 * 4096 + 1024]; /* storage for event-line strings */
 };

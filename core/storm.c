@@ -511,6 +511,27 @@ static int set_str(char **dst, const char *src, bool only_if_nonempty)
     return 0;
 }
 
+/* Count one event's reason (a SPEC §2a spelling, or "") and keep the most
+ * frequent as a->pub.reason. O(reasons), a dozen string compares. */
+static void reason_count(struct active_rec *a, const char *reason, unsigned long n)
+{
+    size_t ix = 0;
+    for (size_t i = 1; reason != NULL && reason[0] != '\0' && i < EVENT_REASON_COUNT; i++) {
+        if (strcmp(reason, event_reason_name((enum event_reason)i)) == 0) {
+            ix = i;
+            break;
+        }
+    }
+    if (ix == 0)
+        return;
+    a->pub.reason_counts[ix] += n;
+    size_t best = 0;
+    for (size_t i = 1; i < EVENT_REASON_COUNT; i++)
+        if (a->pub.reason_counts[i] > a->pub.reason_counts[best])
+            best = i;
+    a->pub.reason = best ? event_reason_name((enum event_reason)best) : "";
+}
+
 /* A new active storm for key with labels from ev (ev may be NULL on
  * restore: then the strings come from `from`). Returns NULL when max_active
  * is reached or out of memory. */
@@ -534,6 +555,8 @@ static struct active_rec *active_new(struct storm *s, enum storm_kind kind, cons
         set_str(&a->pub.hint, ev ? ev->hint : from->hint, false) != 0 ||
         set_str(&a->pub.user, ev ? ev->user : from->user, false) != 0)
         goto err;
+    a->pub.reason = "";
+    reason_count(a, ev ? ev->reason : from->reason, 1);
     s->active[s->nactive++] = a;
     s->bytes += rec_bytes(a);
     return a;
@@ -573,6 +596,7 @@ static int active_update(struct storm *s, struct active_rec *a, const struct evr
     int rc = 0;
     a->pub.last = t;
     a->pub.count++;
+    reason_count(a, ev->reason, 1);
     if (client && cset_add(s, a, client) != 0)
         rc = -1;
     size_t before = strlen(a->pub.parent) + strlen(a->pub.hint) + strlen(a->pub.user);

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "evparse.h"
 
 enum storm_kind { STORM_RESOURCE = 0, STORM_CLIENT, STORM_OVERALL, STORM_KINDS };
@@ -90,6 +91,12 @@ struct storm_active {
     char *parent;
     char *hint;
     char *user;
+    /* The most frequent SPEC §2a reason of the events seen since the storm
+     * fired (static spelling, "" when none had one); reason_counts holds the
+     * counts per enum event_reason (index 0: no reason), so ties go to the
+     * reason first in the SPEC's table. */
+    const char *reason;
+    unsigned long reason_counts[EVENT_REASON_COUNT];
     double start; /* ts of the oldest event in the window that fired it */
     double fired; /* ts of the event that met the threshold */
     double last;  /* ts of the latest matching event */

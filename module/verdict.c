@@ -180,8 +180,12 @@ int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len
     }
     stats_inc_cause(ev->cause);
 
+    /* X-Prompt-Reason stays the prompt value (SPEC §4); the §2a diagnosis
+     * goes in X-Prompt-Detail, only when one is known. */
+    const char *detail = event_reason_name(ev->reason);
     if (add_xheader(req, "X-Prompt-Cause", cause) != 0 || add_xheader(req, "X-Prompt-Reason", prompt) != 0 ||
-        (ev->parent[0] != '\0' && add_xheader(req, "X-Prompt-Parent", ev->parent) != 0)) {
+        (ev->parent[0] != '\0' && add_xheader(req, "X-Prompt-Parent", ev->parent) != 0) ||
+        (detail != NULL && add_xheader(req, "X-Prompt-Detail", detail) != 0)) {
         rc = -1;
     }
     if (ev->cause == CAUSE_HANDSHAKE && !s->log_handshakes) {

@@ -94,17 +94,43 @@ def ntlm_type2(target="CORP", computer="WEB01", dns_domain="corp.example.test", 
     return msg + target_name + target_info
 
 
-def ntlm_type3(domain="CORP", user="alice", workstation="WS01", unicode=True):
+def ntlm_target_info(raw):
+    """The TargetInfo AV pairs of a raw type-2 message (b"" when absent or
+    malformed): what an NTLMv2 client copies into its blob."""
+    if ntlm_message_type(raw) != 2 or len(raw) < 48:
+        return b""
+    ln, _, off = struct.unpack_from("<HHI", raw, 40)
+    return raw[off:off + ln] if off + ln <= len(raw) else b""
+
+
+def ntlm_type3(domain="CORP", user="alice", workstation="WS01", unicode=True, target_info=b""):
     """An NTLM AUTHENTICATE_MESSAGE (type 3) naming DOMAIN\\user. The responses
     are shaped like NTLMv2 (16-byte proof + blob) but are random: the origin
-    refuses them anyway, and promptcause only reads the identity fields."""
+    refuses them anyway, and promptcause only reads the identity fields.
+    target_info: the type-2's AV pairs (ntlm_target_info), copied into the
+    blob as MS-NLMP clients do; without it the blob's AV list is empty."""
     enc = _utf16 if unicode else (lambda s: s.encode("cp437"))
     flags = (NTLMSSP_NEGOTIATE_NTLM | NTLMSSP_NEGOTIATE_ALWAYS_SIGN
              | NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_TARGET_INFO
              | NTLMSSP_NEGOTIATE_VERSION | NTLMSSP_NEGOTIATE_128 | NTLMSSP_NEGOTIATE_56)
     flags |= NTLMSSP_NEGOTIATE_UNICODE if unicode else 0x00000002  # NTLM_NEGOTIATE_OEM
     lm = b"\x00" * 24
-    nt = os.urandom(16) + b"\x01\x01\x00\x00" + b"\x00" * 4 + os.urandom(8) + os.urandom(8) + b"\x00" * 4
+    if target_info:
+        # The blob carries the server's AV pairs (MsvAvTimestamp among them) and
+        # its own timestamp, which answers the challenge's.
+        ts = b""
+        i = 0
+        while i + 4 <= len(target_info):
+            av_id, av_len = struct.unpack_from("<HH", target_info, i)
+            if av_id == 7 and av_len == 8:
+                ts = target_info[i + 4:i + 12]
+            if av_id == 0:
+                break
+            i += 4 + av_len
+        blob = b"\x01\x01\x00\x00" + b"\x00" * 4 + (ts or os.urandom(8)) + os.urandom(8) + b"\x00" * 4
+        nt = os.urandom(16) + blob + target_info + b"\x00" * 4
+    else:
+        nt = os.urandom(16) + b"\x01\x01\x00\x00" + b"\x00" * 4 + os.urandom(8) + os.urandom(8) + b"\x00" * 4
     fields = [lm, nt, enc(domain), enc(user), enc(workstation), b""]
     off = 88  # 64-byte header + version 8 + MIC 16
     hdr = NTLMSSP_SIGNATURE + struct.pack("<I", 3)
@@ -275,6 +301,8 @@ class Handler(BaseHTTPRequestHandler):
                 f'Digest realm="digest", qop="auth", nonce="{nonce}", algorithm=MD5, opaque="0a1b"')])
         if path.startswith("/ntlm/"):
             return self._integrated(scheme, token, DENIED)
+        if path.startswith("/kerberos/"):
+            return self._kerberos(scheme, token, DENIED)
         if path.startswith("/iis7/"):
             return self._send(401, IIS7_401_3, headers=[("WWW-Authenticate", 'Basic realm="iis7"')])
         if path.startswith("/nochallenge/"):
@@ -317,6 +345,25 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send(401, DENIED, headers=[("WWW-Authenticate", f"{word} {b64(ntlm_type2())}")])
             return self._send(401, IIS6_401_1, headers=offers)
         return self._send(401, anonymous_body, headers=offers)
+
+    def _kerberos(self, scheme, token, anonymous_body):
+        """An IIS site whose SPN is on the wrong account: anonymous -> offer
+        Negotiate; any Kerberos ticket -> 401 carrying the KRB-ERROR a real
+        MIT acceptor sent for a ticket it could not decrypt (error 31, SPNEGO
+        reject; tests/data/krb/spnego-badkey.resp)."""
+        if scheme == "negotiate" and token:
+            return self._send(401, IIS6_401_1, headers=[
+                ("WWW-Authenticate", "Negotiate " + krb_token("spnego-badkey.resp"))])
+        return self._send(401, anonymous_body, headers=[("WWW-Authenticate", "Negotiate")])
+
+
+KRB_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "krb")
+
+
+def krb_token(name):
+    """A real MIT token of tests/data/krb (base64 text), e.g. 'spnego-badkey.resp'."""
+    with open(os.path.join(KRB_DATA, name + ".b64")) as f:
+        return "".join(f.read().split())
 
 
 class Origin(ThreadingHTTPServer):

@@ -4,7 +4,8 @@ One chain (client -> Squid 5 -> c-icap with promptcause, LogHandshakes on ->
 origin) serves a short browsing session: a page and its protected logo, a
 protected page opened six times (a client prompt storm), a .shtml handler on
 a dotted host, an NTLM logon that succeeds (anonymous 401, type-2 401, 200),
-and a 407 from a parent proxy. Squid writes the same session three times:
+an impacket type-3 of a foreign domain that the origin refuses (SPEC §2a
+foreign-domain, counted in by_reason), and a 407 from a parent proxy. Squid writes the same session three times:
 the X-Prompt logformat of etc/squid-promptcause.conf, its native `squid`
 format and `combined`; the service writes its event log. analyze must read
 each (detected, not told), agree with what was sent, fall back to the raw
@@ -57,7 +58,16 @@ class LogonHandler(O.Handler):
                 if mtype == 3:
                     return self._send(200, O.page("app", "<p>welcome</p>"))
             return self._send(401, O.DENIED, headers=[("WWW-Authenticate", s) for s in O.INTEGRATED])
+        if self.path.startswith("/ntlm-bad/"):  # every logon refused, as for an untrusted domain
+            self.server.record(self)
+            return self._send(401, O.DENIED, headers=[("WWW-Authenticate", s) for s in O.INTEGRATED])
         return super().do_GET()
+
+
+def foreign_type3():
+    """impacket's OTHERDOM\\bob answering gss-ntlmssp's CORP challenge (tests/data/ntlm)."""
+    with open(os.path.join(H.TOP_SRCDIR, "tests", "data", "ntlm", "impacket.v2-foreign.type3.b64")) as f:
+        return f.read().strip()
 
 
 def session():
@@ -71,14 +81,19 @@ def session():
         [(f"{I}/ntlm-ok/app.html", DOC, 401),
          (f"{I}/ntlm-ok/app.html", {**DOC, "Authorization": "NTLM " + O.b64(t1)}, 401),
          (f"{I}/ntlm-ok/app.html", {**DOC, "Authorization": "NTLM " + O.b64(t3)}, 200)],
+        # on another host than the /ntlm-ok/ handshake: that one's type-2 is
+        # remembered for intranet, and a type-3 answering none of them there
+        # would rightly be handshake-split
+        [(f"{W}/ntlm-bad/app.html", {**DOC, "Authorization": "NTLM " + foreign_type3()}, 401)],
         [(f"{I}/parent-proxy/index.html", DOC, 407)],
     ]
 
 
 N_REQUESTS = sum(len(s) for s in session())
 
-# What every log must show (401/407s: logo, 6 reports, shtml, 2 NTLM, 407).
-COMMON = {"events": 11}
+# What every log must show (401/407s: logo, 6 reports, shtml, 2 NTLM, the
+# refused foreign type-3, 407).
+COMMON = {"events": 12}
 
 
 def run_pc(args, stdin=None, check=True):
@@ -141,10 +156,15 @@ def check_decided(c, label, rep, evidence):
     bc, bp = rep["by_cause"], rep["by_prompt"]
     c.eq(f"{label}: by_cause", {k: v for k, v in bc.items() if v},
          {"embedded-denied": 1, "page-denied": 7, "handler-denied": 1, "handshake": 1,
-          "proxy-auth": 1})
+          "proxy-auth": 1, "credentials-rejected": 1})
     c.eq(f"{label}: by_prompt", {k: v for k, v in bp.items() if v},
-         {"basic": 7, "not-intranet": 1, "silent": 2, "none": 1})
-    c.eq(f"{label}: handshake_share", round(rep["handshake_share"], 3), 0.1)
+         {"basic": 7, "not-intranet": 1, "silent": 2, "none": 1, "rejected": 1})
+    # SPEC §2a: the refused type-3 is why (X-Prompt-Detail in Squid's log, reason in events)
+    c.true(f"{label}: by_reason keys", isinstance(rep.get("by_reason"), dict) and
+           "kerberos-wrong-account" in rep["by_reason"], repr(rep.get("by_reason")))
+    c.eq(f"{label}: by_reason", {k: v for k, v in (rep.get("by_reason") or {}).items() if v},
+         {"foreign-domain": 1})
+    c.eq(f"{label}: handshake_share", round(rep["handshake_share"], 3), round(1 / 11, 3))
     c.eq(f"{label}: top resource", rep["resources"][0]["url"] if rep["resources"] else None,
          f"{I}/secure/report.html")
     c.eq(f"{label}: top resource count", rep["resources"][0]["count"] if rep["resources"] else 0, 6)
@@ -156,7 +176,7 @@ def check_decided(c, label, rep, evidence):
            all(r["cause"] != "handshake" for r in rep["resources"]), repr(rep["resources"]))
     storms = [(s["kind"], s["key"]) for s in rep["storms"]]
     c.true(f"{label}: client storm", ("client", "127.0.0.1") in storms, repr(rep["storms"]))
-    c.eq(f"{label}: clients", [(x["client"], x["count"]) for x in rep["clients"]], [("127.0.0.1", 10)])
+    c.eq(f"{label}: clients", [(x["client"], x["count"]) for x in rep["clients"]], [("127.0.0.1", 11)])
 
 
 def check_raw(c, label, rep, evidence):
@@ -168,12 +188,14 @@ def check_raw(c, label, rep, evidence):
     c.eq(f"{label}: unparsed", rep["unparsed"], 0)
     c.eq(f"{label}: events", rep["events"], COMMON["events"])
     c.eq(f"{label}: by_cause", {k: v for k, v in rep["by_cause"].items() if v},
-         {"embedded-denied": 1, "page-denied": 6, "handler-denied": 1, "handshake": 2,
+         {"embedded-denied": 1, "page-denied": 7, "handler-denied": 1, "handshake": 2,
           "proxy-auth": 1})
     # the 401s without a quick success: prompt unknown; NTLM steps none; 407 unknown
+    # (a raw log cannot tell the refused type-3 from an anonymous page-denied)
     c.eq(f"{label}: by_prompt", {k: v for k, v in rep["by_prompt"].items() if v},
-         {"unknown": 9, "none": 2})
-    c.eq(f"{label}: handshake_share", round(rep["handshake_share"], 3), 0.2)
+         {"unknown": 10, "none": 2})
+    c.eq(f"{label}: by_reason", {k: v for k, v in rep["by_reason"].items() if v}, {})
+    c.eq(f"{label}: handshake_share", round(rep["handshake_share"], 3), round(2 / 11, 3))
     logo = resource(rep, f"{I}/secure/logo.gif") or {}
     c.eq(f"{label}: logo", (logo.get("cause"), logo.get("prompt"), logo.get("parent"),
                             logo.get("evidence")),
@@ -349,9 +371,25 @@ def main():
         rows = list(csv.DictReader(io.StringIO(out)))
         c.eq("csv: resources", sorted(r["key"] for r in rows if r["section"] == "resource"),
              sorted(r["url"] for r in rep_native["resources"]))
-        c.eq("csv: events total", [r["count"] for r in rows if r["key"] == "events"], ["11"])
+        c.eq("csv: events total", [r["count"] for r in rows if r["key"] == "events"], ["12"])
         text = run_pc([combined]).stdout.decode()
-        c.true("text: handshake share", "handshake share: 20.0% of 10 401s" in text, text[:600])
+        c.true("text: handshake share", "handshake share: 18.2% of 11 401s" in text, text[:600])
+        # SPEC §2a by_reason in csv, text and html (from the service's event log)
+        out = run_pc(["--format", "csv", icap.event_log]).stdout.decode()
+        rows = [r for r in csv.DictReader(io.StringIO(out)) if r["section"] == "reason"]
+        c.eq("csv: reason rows", {r["key"]: r["count"] for r in rows if r["count"] != "0"},
+             {"foreign-domain": "1"})
+        c.true("csv: every reason listed", len(rows) == 14, repr(rows))
+        text = run_pc([icap.event_log]).stdout.decode()
+        c.true("text: by reason", re.search(r"by reason[^\n]*\n\s+foreign-domain\s+1\n", text) is not None,
+               text[:900])
+        html_r = tmp.join("reasons.html")
+        run_pc(["--format", "html", "--output", html_r, icap.event_log])
+        with open(html_r, encoding="utf-8") as f:
+            page = f.read()
+        tab = re.search(r'<table class="sortable" id="reasons">.*?</table>', page, re.S)
+        c.true("html: reasons table", tab is not None and "foreign-domain" in tab.group(0),
+               tab.group(0)[:300] if tab else "no table")
 
         # 6. html report in Chromium
         html = tmp.join("report.html")

@@ -61,6 +61,13 @@ def b64(raw):
     return base64.b64encode(raw).decode()
 
 
+def token(rel):
+    """A real implementation's token from tests/data (base64 text as stored):
+    gss-ntlmssp / impacket NTLM (tests/data/ntlm), MIT krb5 (tests/data/krb)."""
+    with open(os.path.join(H.TOP_SRCDIR, "tests", "data", rel)) as f:
+        return f.read().strip()
+
+
 # ---- the scenario table ------------------------------------------------------
 DOC = "Accept: text/html,application/xhtml+xml,*/*;q=0.8\nSec-Fetch-Dest: document\nSec-Fetch-Mode: navigate\n"
 IMG_OLD = "Accept: image/png,image/*;q=0.8,*/*;q=0.5\n"  # no fetch metadata (old IE)
@@ -95,16 +102,18 @@ def r401(*challenges, status="401 Unauthorized", header="WWW-Authenticate", leng
 
 
 def case(name, req, res, body=b"<html>denied</html>", event=None, x=None, icap=204, preview=PREVIEW,
-         icap_headers=None, group="default"):
+         icap_headers=None, group="default", hint_has=()):
     """One transaction. event: expected event fields (subset), or None for "no
     event line". x: expected X-Prompt-* headers {Cause, Reason, Parent}; None
     for "no X-Prompt-* at all"; by default derived from event."""
     if x is None and event is not None:
         x = {"Cause": event["cause"], "Reason": event["prompt"], "Parent": event.get("parent")}
+        if "reason" in event:  # SPEC §2a: X-Prompt-Detail carries the reason, absent when null
+            x["Detail"] = event["reason"]
     hdrs = {"X-Client-IP": CLIENT_IP}
     hdrs.update(icap_headers or {})
     return dict(name=name, req=req, res=res, body=body, event=event, x=x, icap=icap, preview=preview,
-                icap_headers=hdrs, group=group)
+                icap_headers=hdrs, group=group, hint_has=hint_has)
 
 
 I, W = "http://intranet", "http://www.example.com"
@@ -200,6 +209,44 @@ CASES = [
     case("401 body bigger than the preview: decided in preview",
          get(f"{I}/big.html", DOC), r401('Basic realm="big"'), body=b"x" * 5000, preview=1024,
          event=dict(cause="page-denied", prompt="basic", realm="big")),
+    # SPEC §2a reasons, from the tokens of real implementations: the event's
+    # fields and the X-Prompt-Detail header Squid logs
+    case("§2a foreign-domain: impacket OTHERDOM\\bob answering gss-ntlmssp's CORP challenge",
+         get("http://www.corp.example/app/", f"{DOC}Authorization: NTLM {token('ntlm/impacket.v2-foreign.type3.b64')}\n"),
+         r401(*NEG_NTLM),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="foreign-domain",
+                    user="OTHERDOM\\bob", server_domain="CORP", spn=None, krb_error=None),
+         hint_has=("OTHERDOM", "server's domain CORP", "trust")),
+    case("§2a local-account: impacket logon without a domain",
+         get("http://www.corp.example/app/", f"{DOC}Authorization: NTLM {token('ntlm/impacket.v2-local.type3.b64')}\n"),
+         r401(*NEG_NTLM),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="local-account", user="alice",
+                    server_domain="CORP")),
+    case("§2a ntlmv1: impacket NTLMv1 (24-byte NT response)",
+         get("http://www.corp.example/app/", f"{DOC}Authorization: NTLM {token('ntlm/impacket.v1.type3.b64')}\n"),
+         r401("NTLM"),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="ntlmv1", user="CORP\\alice",
+                    server_domain=None)),
+    case("§2a anonymous-ntlm: impacket anonymous type-3",
+         get("http://www.corp.example/app/", f"{DOC}Authorization: NTLM {token('ntlm/impacket.anon.type3.b64')}\n"),
+         r401("NTLM"),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="anonymous-ntlm", user=None)),
+    case("§2a wrong password: nothing more visible, reason null, no X-Prompt-Detail",
+         get("http://www.corp.example/app/", f"{DOC}Authorization: NTLM {token('ntlm/impacket.v2-wrongpw.type3.b64')}\n"),
+         r401("NTLM"),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason=None, server_domain="CORP")),
+    case("§2a kerberos-wrong-account: MIT ticket, acceptor keyed differently (KRB-ERROR 31 in SPNEGO reject)",
+         get("http://web.pc.test/app/", f"{DOC}Authorization: Negotiate {token('krb/spnego-badkey.init.b64')}\n"),
+         r401(f"Negotiate {token('krb/spnego-badkey.resp.b64')}"),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="kerberos-wrong-account",
+                    auth_sent="negotiate-kerberos", spn="HTTP/web.pc.test@PC.TEST",
+                    krb_error="KRB_AP_ERR_BAD_INTEGRITY", server_domain=None),
+         hint_has=("setspn -Q HTTP/web.pc.test",)),
+    case("§2a kerberos-wrong-account: stale keytab (KRB_AP_ERR_BADKEYVER), bare krb5 mech",
+         get("http://web.pc.test/app/", f"{DOC}Authorization: Negotiate {token('krb/krb5-badkvno.init.b64')}\n"),
+         r401(f"Negotiate {token('krb/krb5-badkvno.resp.b64')}"),
+         event=dict(cause="credentials-rejected", prompt="rejected", reason="kerberos-wrong-account",
+                    spn="HTTP/web.pc.test@PC.TEST", krb_error="KRB_AP_ERR_BADKEYVER")),
     case("UserNames off: no user in the event",
          get(f"{I}/app/", f"{DOC}Authorization: NTLM {b64(ntlm_type3())}\n"), r401("NTLM"),
          event=dict(cause="credentials-rejected", prompt="rejected", user=None), group="users_off"),
@@ -234,8 +281,8 @@ class Results:
             print(f"ok   {name}")
 
 
-def xprompt(resp):
-    return {k: resp.header(f"X-Prompt-{k}") for k in ("Cause", "Reason", "Parent")}
+def xprompt(resp, keys=("Cause", "Reason", "Parent", "Detail")):
+    return {k: resp.header(f"X-Prompt-{k}") for k in keys}
 
 
 def run_case(srv, c):
@@ -245,8 +292,10 @@ def run_case(srv, c):
                      icap_headers=c["icap_headers"])
     if resp.status != c["icap"]:
         problems.append(f"ICAP status {resp.status}, want {c['icap']}")
-    got_x = xprompt(resp)
-    want_x = c["x"] or {"Cause": None, "Reason": None, "Parent": None}
+    # X-Prompt-Detail is checked where the case names a reason, and must be
+    # absent when no X-Prompt-* is expected at all
+    want_x = c["x"] or {"Cause": None, "Reason": None, "Parent": None, "Detail": None}
+    got_x = xprompt(resp, tuple(want_x))
     if got_x != want_x:
         problems.append(f"X-Prompt-* {got_x}, want {want_x}")
     events = cicap.read_events(srv.event_log)[before:]
@@ -265,6 +314,9 @@ def run_case(srv, c):
         for k, v in c["event"].items():
             if ev.get(k) != v:
                 problems.append(f"event {k}={ev.get(k)!r}, want {v!r}")
+        for want in c["hint_has"]:
+            if want not in (ev.get("hint") or ""):
+                problems.append(f"hint {ev.get('hint')!r} lacks {want!r}")
         if "s3cret" in str(ev):
             problems.append("password leaked into the event")
     return problems

@@ -73,6 +73,8 @@ def test_once_fires_and_resolves(c, procs, tmp, port):
         c.check("http://intranet/index.html" in ann.get("description", ""),
                 "description names the page that embeds the resource")
         c.check("grant the anonymous account" in ann.get("description", ""), "description carries the hint")
+        c.check("reason" not in ann and "reason" not in ann.get("description", ""),
+                "events without a §2a reason give no reason annotation")
         c.check(a["status"]["state"] == "active", "alert state active")
     # Nothing new, still within the quiet period: stays firing, no duplicate.
     r = once(tmp, port)
@@ -111,16 +113,22 @@ def test_follow_fires_fast_and_resolves(c, procs, tmp, port):
     c.check(bool(got), f"a storm appended while following reaches Alertmanager (delay {delay:.3f} s)")
     c.check(delay < bound, f"detection delay under {bound:.0f} s (got {delay:.3f} s)")
     print(f"measure: detection delay event->Alertmanager {delay * 1000:.0f} ms")
-    # A client storm: one client, 4 rejected prompts (password loop).
-    for i in range(4):
+    # A client storm: one client, 4 rejected prompts (password loop), most of
+    # them refused for a SPEC §2a reason.
+    for i, reason in enumerate(("foreign-domain", None, "foreign-domain", "foreign-domain")):
         wt.append(ev, wt.event("10.6.6.6", f"http://mail/owa/{i}", prompt="rejected",
-                               cause="credentials-rejected", user="CORP\\alice"))
+                               cause="credentials-rejected", user="CORP\\alice", reason=reason))
     cl = pcharness.wait_for(lambda: [a for a in wt.storm_alerts(port) if a["labels"].get("kind") == "client"],
                             timeout=30)
     c.check(bool(cl) and cl[0]["labels"].get("client") == "10.6.6.6", "client storm has label client")
     c.check(bool(cl) and "CORP\\alice" in cl[0]["annotations"].get("summary", ""),
             "client storm summary names the user")
     c.check(bool(cl) and cl[0]["labels"].get("prompt") == "rejected", "client storm prompt=rejected")
+    c.check(bool(cl) and cl[0]["annotations"].get("reason") == "foreign-domain",
+            f"client storm annotation reason=foreign-domain (got {cl[0]['annotations'] if cl else None})")
+    c.check(bool(cl) and "Most frequent reason: foreign-domain" in cl[0]["annotations"].get("description", ""),
+            "client storm description names the reason")
+    c.check(bool(cl) and "reason" not in cl[0]["labels"], "reason is an annotation, not a label")
     t1 = time.time()
     gone = pcharness.wait_for(lambda: wt.storm_alerts(port) == [], timeout=30, interval=0.1)
     c.check(bool(gone), f"both storms resolve after the quiet period (took {time.time() - t1:.1f} s)")

@@ -19,7 +19,8 @@ CLI = os.path.join(pcharness.TOP_BUILDDIR, "cli", "promptcause")
 
 
 def event(client, url, prompt="basic", cause="embedded-denied", ts=None, user=None,
-          parent="http://intranet/index.html", host=None, hint="grant the anonymous account read access"):
+          parent="http://intranet/index.html", host=None, hint="grant the anonymous account read access",
+          reason=None):
     """One SPEC §3 event line (with its newline)."""
     if ts is None:
         ts = time.time()
@@ -29,7 +30,8 @@ def event(client, url, prompt="basic", cause="embedded-denied", ts=None, user=No
     ev = {"v": 1, "ts": stamp, "client": client, "user": user, "method": "GET", "url": url,
           "host": host, "status": 401, "cause": cause, "prompt": prompt, "schemes": ["Basic"],
           "realm": "secure", "auth_sent": "none", "parent": parent, "evidence": "html",
-          "object": "image", "zone": "intranet", "handler": None, "substatus": None, "hint": hint}
+          "object": "image", "zone": "intranet", "handler": None, "substatus": None, "hint": hint,
+          "reason": reason}
     return json.dumps(ev) + "\n"
 
 

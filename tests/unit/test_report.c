@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "logcorr.h"
 #include "report.h"
+#include "squidlog.h"
 
 static struct report *new_report(size_t resources)
 {
@@ -133,8 +135,67 @@ static void test_parent_by_referer_and_by_time_same_client_only(void **state)
 static void add(struct report *r, double ts, const char *client, const char *url, const char *cause,
                 const char *prompt)
 {
-    struct report_event ev = {ts, 401, client, "", url, "", cause, prompt, "", ""};
+    struct report_event ev = {ts, 401, client, "", url, "", cause, prompt, "", "", ""};
     assert_int_equal(report_add(r, &ev), 0);
+}
+
+/* SPEC §2a: analyze counts events by reason; null reasons are not counted,
+ * an unknown spelling goes to "unknown", and the names are the event's. */
+static void test_by_reason_counts_and_names(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i + 1 < REPORT_REASONS; i++)
+        assert_string_equal(report_reason_names[i], event_reason_name((enum event_reason)(i + 1)));
+    assert_int_equal(REPORT_REASONS, EVENT_REASON_COUNT);
+    struct report *r = new_report(0);
+    const char *reasons[] = {"foreign-domain", "foreign-domain", "handshake-split", "", NULL, "bogus"};
+    for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++) {
+        struct report_event ev = {100.0 + (double)i, 401, "10.0.0.1", "", "http://h/a", "",
+                                  "credentials-rejected", "rejected", "", "", reasons[i]};
+        assert_int_equal(report_add(r, &ev), 0);
+    }
+    report_finish(r);
+    const struct report_totals *t = report_get_totals(r);
+    assert_int_equal(t->events, 6);
+    assert_int_equal(t->by_reason[REASON_FOREIGN_DOMAIN - 1], 2);
+    assert_int_equal(t->by_reason[REASON_HANDSHAKE_SPLIT - 1], 1);
+    assert_int_equal(t->by_reason[REPORT_REASONS - 1], 1); /* "bogus" */
+    unsigned long sum = 0;
+    for (size_t i = 0; i < REPORT_REASONS; i++)
+        sum += t->by_reason[i];
+    assert_int_equal(sum, 4);
+    report_free(r);
+}
+
+/* The shipped logformat carries X-Prompt-Detail as a 14th field; older
+ * 13-field lines still parse, and event lines give their reason. */
+static void test_squid_log_reason_field(void **state)
+{
+    (void)state;
+    struct squidrec *rec = malloc(sizeof *rec);
+    assert_non_null(rec);
+    char l14[] = "1764000000.123 5 10.0.0.1 TCP_MISS/401 300 GET http://h/a - HIER_DIRECT/10.0.0.2 "
+                 "text/html credentials-rejected rejected - foreign-domain";
+    assert_int_equal(squidlog_detect(l14, strlen(l14)), SQUIDLOG_XPROMPT);
+    assert_int_equal(squidlog_parse(SQUIDLOG_XPROMPT, l14, strlen(l14), rec), 0);
+    assert_string_equal(rec->reason, "foreign-domain");
+    assert_string_equal(rec->cause, "credentials-rejected");
+    char l13[] = "1764000000.123 5 10.0.0.1 TCP_MISS/401 300 GET http://h/a - HIER_DIRECT/10.0.0.2 "
+                 "text/html credentials-rejected rejected -";
+    assert_int_equal(squidlog_parse(SQUIDLOG_XPROMPT, l13, strlen(l13), rec), 0);
+    assert_string_equal(rec->reason, "");
+    char l14dash[] = "1764000000.123 5 10.0.0.1 TCP_MISS/401 300 GET http://h/a - HIER_DIRECT/10.0.0.2 "
+                     "text/html credentials-rejected rejected - -";
+    assert_int_equal(squidlog_parse(SQUIDLOG_XPROMPT, l14dash, strlen(l14dash), rec), 0);
+    assert_string_equal(rec->reason, "");
+    char l15[] = "1764000000.123 5 10.0.0.1 TCP_MISS/401 300 GET http://h/a - HIER_DIRECT/10.0.0.2 "
+                 "text/html credentials-rejected rejected - foreign-domain extra";
+    assert_int_equal(squidlog_parse(SQUIDLOG_XPROMPT, l15, strlen(l15), rec), -1);
+    char ev[] = "{\"v\":1,\"ts\":\"2026-11-25T12:00:00.123Z\",\"url\":\"http://h/a\",\"status\":401,"
+                "\"cause\":\"credentials-rejected\",\"prompt\":\"rejected\",\"reason\":\"ntlmv1\"}";
+    assert_int_equal(squidlog_parse(SQUIDLOG_EVENTS, ev, strlen(ev), rec), 0);
+    assert_string_equal(rec->reason, "ntlmv1");
+    free(rec);
 }
 
 static void test_client_storm_found_and_open_at_end(void **state)
@@ -199,6 +260,8 @@ int main(void)
         cmocka_unit_test(test_fast_401_401_200_is_handshake_slow_200_is_prompt),
         cmocka_unit_test(test_parent_by_referer_and_by_time_same_client_only),
         cmocka_unit_test(test_client_storm_found_and_open_at_end),
+        cmocka_unit_test(test_by_reason_counts_and_names),
+        cmocka_unit_test(test_squid_log_reason_field),
         cmocka_unit_test(test_tables_bounded_heavy_hitter_kept_evictions_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

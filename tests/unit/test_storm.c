@@ -24,6 +24,7 @@ struct log {
     unsigned long last_count;
     double last_start;
     char last_host[64], last_cause[64], last_prompt[64], last_parent[256];
+    char last_reason[64];
 };
 
 static void record(void *arg, const struct storm_active *a, enum storm_transition t)
@@ -38,6 +39,7 @@ static void record(void *arg, const struct storm_active *a, enum storm_transitio
     snprintf(l->last_cause, sizeof l->last_cause, "%s", a->cause);
     snprintf(l->last_prompt, sizeof l->last_prompt, "%s", a->prompt);
     snprintf(l->last_parent, sizeof l->last_parent, "%s", a->parent);
+    snprintf(l->last_reason, sizeof l->last_reason, "%s", a->reason ? a->reason : "(null)");
     l->last_clients = a->clients;
     l->last_count = a->count;
     l->last_start = a->start;
@@ -189,6 +191,42 @@ static void test_client_storm_fifth_prompt_within_window(void **state)
         storm_feed(s, &e, record, &l);
     }
     assert_int_equal(l.fired[STORM_CLIENT], 2);
+    storm_free(s);
+}
+
+/* SPEC §2a in alerts: a storm carries the most frequent reason of its
+ * events since it fired; events without one do not outvote it. */
+static void test_storm_reason_is_most_frequent(void **state)
+{
+    (void)state;
+    struct storm *s = only(STORM_CLIENT, 3, 60, 120);
+    struct log l = {0};
+    const char *first[] = {"ntlmv1", "", "foreign-domain"};
+    for (int i = 0; i < 3; i++) {
+        struct evrec e = ev_make(1000 + i, "10.1.1.1", "http://x/a", "rejected");
+        snprintf(e.reason, sizeof e.reason, "%s", first[i]);
+        storm_feed(s, &e, record, &l);
+    }
+    assert_int_equal(l.fired[STORM_CLIENT], 1);
+    assert_string_equal(l.last_reason, "foreign-domain"); /* the firing event's */
+    const char *later[] = {"ntlmv1", "ntlmv1", "", "", "", "bogus"};
+    for (int i = 0; i < 6; i++) {
+        struct evrec e = ev_make(1003 + i, "10.1.1.1", "http://x/a", "rejected");
+        snprintf(e.reason, sizeof e.reason, "%s", later[i]);
+        storm_feed(s, &e, record, &l);
+    }
+    storm_tick(s, 2000, record, &l);
+    assert_int_equal(l.resolved[STORM_CLIENT], 1);
+    assert_string_equal(l.last_reason, "ntlmv1");
+    storm_free(s);
+    /* no reason at all: "" */
+    s = only(STORM_CLIENT, 3, 60, 120);
+    memset(&l, 0, sizeof l);
+    for (int i = 0; i < 3; i++) {
+        struct evrec e = ev_make(1000 + i, "10.1.1.1", "http://x/a", "basic");
+        storm_feed(s, &e, record, &l);
+    }
+    assert_string_equal(l.last_reason, "");
     storm_free(s);
 }
 
@@ -560,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_invalid_rules_refused),
         cmocka_unit_test(test_rules_memory_bounded),
         cmocka_unit_test(test_rules_file_parsed_and_errors_name_the_line),
+        cmocka_unit_test(test_storm_reason_is_most_frequent),
         cmocka_unit_test(test_event_line_parsed),
         cmocka_unit_test(test_garbage_lines_rejected_with_reason),
         cmocka_unit_test(test_time_parse_matches_known_epochs),
