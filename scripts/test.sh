@@ -40,7 +40,9 @@ count_trs .
 
 if [ -z "${PC_QUICK:-}" ]; then
     echo "== stage 2: fuzz every target for ${FUZZ_SECONDS:-10} s"
-    targets=$(sed -n 's/^FUZZ_TARGETS = //p' Makefile)
+    # Ask make for the value: mk/*.am files add targets with +=, which
+    # automake writes as continuation lines.
+    targets=$(printf 'pc-print-fuzz:\n\t@echo $(FUZZ_TARGETS)\n' | make -s --no-print-directory -f Makefile -f - pc-print-fuzz)
     for t in $targets; do
         if make fuzz FUZZ_TARGETS="$t" FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >"fuzz-$t.log" 2>&1; then
             pass=$((pass + 1)); echo "PASS: fuzz $t"
