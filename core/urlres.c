@@ -329,7 +329,16 @@ static void put_authority(struct wbuf *w, const char *a, size_t n, const char *s
         k++;
     if (k < pn) { /* not a number: keep as written */
         putc1(w, ':');
-        put_norm(w, port, pn, COMP_AUTH);
+        /* Byte for byte when it is printable ASCII: decoding %35 to '5' here
+         * would turn "0%35" into the number "05", which the next
+         * normalisation shortens to "5" (normalising must be idempotent). */
+        size_t j = 0;
+        while (j < pn && (unsigned char)port[j] > 0x20 && (unsigned char)port[j] < 0x7f)
+            j++;
+        if (j == pn)
+            put(w, port, pn);
+        else
+            put_norm(w, port, pn, COMP_AUTH);
         return;
     }
     while (pn > 1 && port[0] == '0') {
