@@ -145,12 +145,12 @@ def _tree_pids(roots):
                 parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
             except (OSError, ValueError):
                 pass
-    out, todo = set(), [r for r in roots if r in parent]
-    while todo:
-        p = todo.pop()
+    out, pending = set(), [r for r in roots if r in parent]
+    while pending:
+        p = pending.pop()
         if p not in out:
             out.add(p)
-            todo.extend(c for c, pp in parent.items() if pp == p)
+            pending.extend(c for c, pp in parent.items() if pp == p)
     return out
 
 

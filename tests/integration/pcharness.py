@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import traceback
 import tempfile
 import time
 
@@ -22,6 +23,18 @@ SRV_ECHO = os.environ.get("PC_SRV_ECHO", os.path.join(CICAP_SYS_MODULESDIR, "srv
 
 SKIP = 77  # automake's "skipped" exit status
 HARD_ERROR = 99
+
+
+def run_main(main):
+    """Exit with main()'s status; an unexpected exception is a hard error (99)
+    with its traceback, so automake tells a broken harness from a failed case."""
+    try:
+        sys.exit(main())
+    except SystemExit:
+        raise
+    except BaseException:
+        traceback.print_exc()
+        sys.exit(HARD_ERROR)
 
 
 def find_binary(name, extra=("/usr/sbin", "/usr/bin", "/usr/local/sbin")):

@@ -23,7 +23,6 @@ import os
 import signal
 import subprocess
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcharness as H  # noqa: E402
@@ -290,10 +289,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(H.HARD_ERROR)
+    H.run_main(main)

@@ -24,7 +24,6 @@ Exit status follows automake: 0 pass, 1 fail, 77 skip, 99 hard error.
 """
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcharness as H  # noqa: E402
@@ -248,10 +247,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(H.HARD_ERROR)
+    H.run_main(main)

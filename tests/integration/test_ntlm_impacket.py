@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import sys
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcharness as H  # noqa: E402
@@ -283,10 +282,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(H.HARD_ERROR)
+    H.run_main(main)

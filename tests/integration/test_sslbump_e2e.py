@@ -32,7 +32,6 @@ import os
 import ssl
 import sys
 import time
-import traceback
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -435,10 +434,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except SystemExit:
-        raise
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(H.HARD_ERROR)
+    H.run_main(main)
