@@ -132,9 +132,11 @@ static const unsigned tag_attrs[] = {
     [T_TEMPLATE] = 0,
 };
 
+/* A copied value; valid only while its bit is set in htmlscan.seen, so a new
+ * tag resets every slot by clearing one word. */
 struct slot {
     uint32_t off, len;
-    unsigned char present, dropped;
+    unsigned char dropped;
 };
 
 enum css_state {
@@ -282,44 +284,62 @@ static int value_is(const char *v, size_t n, const char *kw)
     return 1;
 }
 
+/* Tag and attribute names are looked up once per tag or attribute, on every
+ * tag of the page. The name buffers are zero-filled when a name starts and
+ * the table's names are zero-padded to the same size, so one fixed-size
+ * compare (two words, inlined) tests a name; a table per name length keeps it
+ * to one or two compares. */
+struct name_entry {
+    char name[NAME_MAX_LEN];
+    int value;
+};
+
+static int lookup_name(const struct name_entry *const by_len[], size_t max_len, const char *n,
+                       size_t len, int none)
+{
+    if (len == 0 || len > max_len || by_len[len] == NULL)
+        return none;
+    for (const struct name_entry *e = by_len[len]; e->name[0] != '\0'; e++)
+        if (memcmp(e->name, n, NAME_MAX_LEN) == 0)
+            return e->value;
+    return none;
+}
+
 static enum tag lookup_tag(const char *n, size_t len)
 {
-    static const struct {
-        const char *name;
-        enum tag tag;
-    } tags[] = {
-        {"img", T_IMG},          {"image", T_IMG},       {"source", T_SOURCE},
-        {"script", T_SCRIPT},    {"link", T_LINK},       {"iframe", T_IFRAME},
-        {"frame", T_FRAME},      {"embed", T_EMBED},     {"object", T_OBJECT},
-        {"video", T_VIDEO},      {"audio", T_AUDIO},     {"track", T_TRACK},
-        {"input", T_INPUT},      {"body", T_BODY},       {"table", T_TABLE},
-        {"thead", T_TABLE_PART}, {"tbody", T_TABLE_PART}, {"tfoot", T_TABLE_PART},
-        {"tr", T_TABLE_PART},    {"td", T_TABLE_PART},    {"th", T_TABLE_PART},
-        {"base", T_BASE},
-        {"style", T_STYLE},      {"xmp", T_RAWTEXT},     {"noembed", T_RAWTEXT},
-        {"noframes", T_RAWTEXT}, {"title", T_RCDATA},    {"textarea", T_RCDATA},
-        {"plaintext", T_PLAINTEXT}, {"template", T_TEMPLATE},
-    };
-    if (len < 2 || len > 9)
-        return T_NONE;
-    for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
-        if (tags[i].name[0] == n[0] && name_is(n, len, tags[i].name))
-            return tags[i].tag;
-    return T_NONE;
+    static const struct name_entry l2[] = {
+        {"tr", T_TABLE_PART}, {"td", T_TABLE_PART}, {"th", T_TABLE_PART}, {"", 0}};
+    static const struct name_entry l3[] = {{"img", T_IMG}, {"xmp", T_RAWTEXT}, {"", 0}};
+    static const struct name_entry l4[] = {
+        {"link", T_LINK}, {"body", T_BODY}, {"base", T_BASE}, {"", 0}};
+    static const struct name_entry l5[] = {
+        {"image", T_IMG},        {"frame", T_FRAME},      {"embed", T_EMBED},
+        {"video", T_VIDEO},      {"audio", T_AUDIO},      {"track", T_TRACK},
+        {"input", T_INPUT},      {"table", T_TABLE},      {"thead", T_TABLE_PART},
+        {"tbody", T_TABLE_PART}, {"tfoot", T_TABLE_PART}, {"style", T_STYLE},
+        {"title", T_RCDATA},     {"", 0}};
+    static const struct name_entry l6[] = {
+        {"source", T_SOURCE}, {"script", T_SCRIPT}, {"iframe", T_IFRAME}, {"object", T_OBJECT},
+        {"", 0}};
+    static const struct name_entry l7[] = {{"noembed", T_RAWTEXT}, {"", 0}};
+    static const struct name_entry l8[] = {
+        {"noframes", T_RAWTEXT}, {"textarea", T_RCDATA}, {"template", T_TEMPLATE}, {"", 0}};
+    static const struct name_entry l9[] = {{"plaintext", T_PLAINTEXT}, {"", 0}};
+    static const struct name_entry *const by_len[] = {NULL, NULL, l2, l3, l4, l5, l6, l7, l8, l9};
+    return (enum tag)lookup_name(by_len, 9, n, len, T_NONE);
 }
 
 static int lookup_attr(const char *n, size_t len)
 {
-    static const char *const names[A_COUNT] = {
-        [A_SRC] = "src",   [A_SRCSET] = "srcset", [A_POSTER] = "poster",
-        [A_DATA] = "data", [A_HREF] = "href",     [A_BACKGROUND] = "background",
-        [A_STYLE] = "style", [A_REL] = "rel",     [A_AS] = "as",
-        [A_TYPE] = "type",
-    };
-    for (int i = 0; i < A_COUNT; i++)
-        if (names[i][0] == n[0] && name_is(n, len, names[i]))
-            return i;
-    return -1;
+    static const struct name_entry l2[] = {{"as", A_AS}, {"", 0}};
+    static const struct name_entry l3[] = {{"src", A_SRC}, {"rel", A_REL}, {"", 0}};
+    static const struct name_entry l4[] = {
+        {"data", A_DATA}, {"href", A_HREF}, {"type", A_TYPE}, {"", 0}};
+    static const struct name_entry l5[] = {{"style", A_STYLE}, {"", 0}};
+    static const struct name_entry l6[] = {{"srcset", A_SRCSET}, {"poster", A_POSTER}, {"", 0}};
+    static const struct name_entry l10[] = {{"background", A_BACKGROUND}, {"", 0}};
+    static const struct name_entry *const by_len[] = {NULL, NULL, l2, l3, l4, l5, l6, NULL, NULL, NULL, l10};
+    return lookup_name(by_len, 10, n, len, -1);
 }
 
 static void emit_object(struct htmlscan *s, enum event_object type, const char *p, size_t n)
@@ -759,7 +779,7 @@ static size_t decode_attr(const char *raw, size_t n, char *out, size_t cap)
 static const char *slot_value(struct htmlscan *s, int a, size_t *len)
 {
     const struct slot *sl = &s->slots[a];
-    if (!sl->present || sl->dropped)
+    if (!(s->seen & BIT(a)) || sl->dropped)
         return NULL;
     const char *raw = s->arena + sl->off;
     if (memchr(raw, '&', sl->len) == NULL) {
@@ -934,7 +954,7 @@ static void report_tag(struct htmlscan *s)
         report_attr(s, A_BACKGROUND, OBJECT_IMAGE);
         break;
     case T_BASE:
-        if (!s->base_seen && s->slots[A_HREF].present) {
+        if (!s->base_seen && (s->seen & BIT(A_HREF))) {
             s->base_seen = 1;
             v = slot_value(s, A_HREF, &n);
             if (v != NULL)
@@ -957,13 +977,13 @@ static void report_tag(struct htmlscan *s)
 static void tag_begin(struct htmlscan *s, int is_end)
 {
     s->is_end = (unsigned char)is_end;
+    memset(s->tname, 0, sizeof s->tname); /* lookup_name compares the whole buffer */
     s->tlen = 0;
     s->tover = 0;
     s->tag = T_NONE;
     s->seen = 0;
     s->cur = -1;
     s->arena_used = 0;
-    memset(s->slots, 0, sizeof s->slots);
 }
 
 static void name_add(char *buf, size_t *len, unsigned char *over, unsigned char c)
@@ -981,6 +1001,7 @@ static void tag_name_done(struct htmlscan *s)
 
 static void attr_begin(struct htmlscan *s)
 {
+    memset(s->aname, 0, sizeof s->aname);
     s->alen = 0;
     s->aover = 0;
     s->cur = -1;
@@ -999,7 +1020,7 @@ static void attr_name_done(struct htmlscan *s)
     if (!((tag_attrs[s->tag] | BIT(A_STYLE)) & BIT(a)) || (s->seen & BIT(a)))
         return;
     s->seen |= BIT(a);
-    s->slots[a].present = 1;
+    s->slots[a].dropped = 0;
     s->slots[a].off = (uint32_t)s->arena_used;
     s->slots[a].len = 0;
     s->cur = a;
@@ -1108,6 +1129,206 @@ static void raw_flush(struct htmlscan *s, int with_slash, int matched)
         css_feed(s, s->raw_name, (size_t)matched);
 }
 
+/* The tag states, from the tag name to the '>' (WHATWG 13.2.5.8 to 13.2.5.40,
+ * less the character-reference detour, see the file comment). They are most
+ * of the markup of a page, so they run here as labels joined by direct jumps:
+ * one indirect jump per tag (the resume switch) instead of one per state
+ * change in htmlscan_feed's switch, whose mispredictions were the scanner's
+ * main cost on tag-dense pages. Runs from s->st, which must be one of these
+ * states, and returns where it stopped: at end with s->st saved for the next
+ * chunk, or just past the '>' with s->st set by tag_emit. */
+static const unsigned char *scan_tag(struct htmlscan *s, const unsigned char *c,
+                                     const unsigned char *end)
+{
+    unsigned char ch;
+/* the next byte in ch, or save the state and return at the end of the chunk */
+#define NEXT_OR_SAVE(state)                                                                        \
+    do {                                                                                           \
+        if (c == end) {                                                                            \
+            s->st = (state);                                                                       \
+            return c;                                                                              \
+        }                                                                                          \
+        ch = *c;                                                                                   \
+    } while (0)
+    switch (s->st) {
+    case ST_TAG_NAME:
+        goto tag_name;
+    case ST_BEFORE_ATTR_NAME:
+        goto before_attr_name;
+    case ST_ATTR_NAME:
+        goto attr_name;
+    case ST_AFTER_ATTR_NAME:
+        goto after_attr_name;
+    case ST_BEFORE_ATTR_VALUE:
+        goto before_attr_value;
+    case ST_ATTR_VALUE_DQ:
+        goto value_dq;
+    case ST_ATTR_VALUE_SQ:
+        goto value_sq;
+    case ST_ATTR_VALUE_UNQ:
+        goto value_unq;
+    case ST_AFTER_ATTR_VALUE_QUOTED:
+        goto after_value_quoted;
+    case ST_SELF_CLOSING:
+        goto self_closing;
+    default:
+        return c;
+    }
+
+tag_name:
+    NEXT_OR_SAVE(ST_TAG_NAME);
+    while (!is_ws(ch) && ch != '/' && ch != '>') {
+        name_add(s->tname, &s->tlen, &s->tover, ch);
+        if (++c == end) {
+            s->st = ST_TAG_NAME;
+            return c;
+        }
+        ch = *c;
+    }
+    tag_name_done(s);
+    c++;
+    if (is_ws(ch))
+        goto before_attr_name;
+    if (ch == '/')
+        goto self_closing;
+    goto emit;
+
+before_attr_name:
+    NEXT_OR_SAVE(ST_BEFORE_ATTR_NAME);
+    while (is_ws(ch)) {
+        c++;
+        NEXT_OR_SAVE(ST_BEFORE_ATTR_NAME);
+    }
+    if (ch == '/' || ch == '>')
+        goto after_attr_name;
+    attr_begin(s);
+    if (ch == '=') {
+        name_add(s->aname, &s->alen, &s->aover, ch);
+        c++;
+    }
+    goto attr_name;
+
+attr_name:
+    NEXT_OR_SAVE(ST_ATTR_NAME);
+    while (!is_ws(ch) && ch != '/' && ch != '>' && ch != '=') {
+        name_add(s->aname, &s->alen, &s->aover, ch);
+        if (++c == end) {
+            s->st = ST_ATTR_NAME;
+            return c;
+        }
+        ch = *c;
+    }
+    attr_name_done(s);
+    if (ch == '=') {
+        c++;
+        goto before_attr_value;
+    }
+    goto after_attr_name;
+
+after_attr_name:
+    NEXT_OR_SAVE(ST_AFTER_ATTR_NAME);
+    while (is_ws(ch)) {
+        c++;
+        NEXT_OR_SAVE(ST_AFTER_ATTR_NAME);
+    }
+    if (ch == '/') {
+        c++;
+        goto self_closing;
+    }
+    if (ch == '=') {
+        c++;
+        goto before_attr_value;
+    }
+    if (ch == '>') {
+        c++;
+        goto emit;
+    }
+    attr_begin(s);
+    goto attr_name;
+
+before_attr_value:
+    NEXT_OR_SAVE(ST_BEFORE_ATTR_VALUE);
+    while (is_ws(ch)) {
+        c++;
+        NEXT_OR_SAVE(ST_BEFORE_ATTR_VALUE);
+    }
+    if (ch == '"') {
+        c++;
+        goto value_dq;
+    }
+    if (ch == '\'') {
+        c++;
+        goto value_sq;
+    }
+    if (ch == '>') {
+        c++;
+        goto emit;
+    }
+    goto value_unq;
+
+value_dq:
+    ch = '"';
+    goto value_quoted;
+value_sq:
+    ch = '\'';
+value_quoted: {
+    const unsigned char *qt = memchr(c, ch, (size_t)(end - c));
+    const unsigned char *stop = qt ? qt : end;
+    value_add(s, (const char *)c, (size_t)(stop - c));
+    if (qt == NULL) {
+        s->st = ch == '"' ? ST_ATTR_VALUE_DQ : ST_ATTR_VALUE_SQ;
+        return end;
+    }
+    s->cur = -1;
+    c = qt + 1;
+    goto after_value_quoted;
+}
+
+value_unq: {
+    const unsigned char *st = c;
+    while (c < end && !is_ws(*c) && *c != '>')
+        c++;
+    value_add(s, (const char *)st, (size_t)(c - st));
+    if (c == end) {
+        s->st = ST_ATTR_VALUE_UNQ;
+        return c;
+    }
+    s->cur = -1;
+    if (*c++ == '>')
+        goto emit;
+    goto before_attr_name;
+}
+
+after_value_quoted:
+    NEXT_OR_SAVE(ST_AFTER_ATTR_VALUE_QUOTED);
+    if (is_ws(ch)) {
+        c++;
+        goto before_attr_name;
+    }
+    if (ch == '/') {
+        c++;
+        goto self_closing;
+    }
+    if (ch == '>') {
+        c++;
+        goto emit;
+    }
+    goto before_attr_name;
+
+self_closing:
+    NEXT_OR_SAVE(ST_SELF_CLOSING);
+    if (ch == '>') {
+        c++;
+        goto emit;
+    }
+    goto before_attr_name;
+
+emit:
+    tag_emit(s);
+    return c;
+#undef NEXT_OR_SAVE
+}
+
 void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
 {
     const unsigned char *c = (const unsigned char *)p, *end = c + n;
@@ -1115,16 +1336,30 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
     while (c < end) {
         unsigned char ch = *c;
         switch (s->st) {
-        case ST_DATA: {
-            const unsigned char *lt = memchr(c, '<', (size_t)(end - c));
-            if (lt == NULL) {
-                c = end;
-            } else {
+        case ST_DATA:
+            /* text and ordinary tags, one after the other, without leaving
+             * this loop: the common "<name" and "</name" go straight to
+             * scan_tag, anything else through ST_TAG_OPEN */
+            do {
+                const unsigned char *lt = memchr(c, '<', (size_t)(end - c));
+                if (lt == NULL) {
+                    c = end;
+                    break;
+                }
                 c = lt + 1;
                 s->st = ST_TAG_OPEN;
-            }
+                if (c < end && is_alpha(*c)) {
+                    tag_begin(s, 0);
+                } else if (end - c >= 2 && *c == '/' && is_alpha(c[1])) {
+                    c++;
+                    tag_begin(s, 1);
+                } else {
+                    break;
+                }
+                s->st = ST_TAG_NAME;
+                c = scan_tag(s, c, end);
+            } while (s->st == ST_DATA && c < end);
             break;
-        }
         case ST_TAG_OPEN:
             if (ch == '!') {
                 s->st = ST_MD_OPEN;
@@ -1154,141 +1389,16 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
             }
             break;
         case ST_TAG_NAME:
-            /* names are short; this loop only saves a trip round the switch */
-            while (!is_ws(ch) && ch != '/' && ch != '>') {
-                name_add(s->tname, &s->tlen, &s->tover, ch);
-                if (++c == end)
-                    goto next;
-                ch = *c;
-            }
-            if (is_ws(ch)) {
-                tag_name_done(s);
-                s->st = ST_BEFORE_ATTR_NAME;
-            } else if (ch == '/') {
-                tag_name_done(s);
-                s->st = ST_SELF_CLOSING;
-            } else { /* '>' */
-                tag_name_done(s);
-                tag_emit(s);
-            }
-            c++;
-            break;
         case ST_BEFORE_ATTR_NAME:
-            if (is_ws(ch)) {
-                c++;
-            } else if (ch == '/' || ch == '>') {
-                s->st = ST_AFTER_ATTR_NAME;
-            } else if (ch == '=') {
-                attr_begin(s);
-                name_add(s->aname, &s->alen, &s->aover, ch);
-                s->st = ST_ATTR_NAME;
-                c++;
-            } else {
-                attr_begin(s);
-                s->st = ST_ATTR_NAME;
-            }
-            break;
         case ST_ATTR_NAME:
-            while (!is_ws(ch) && ch != '/' && ch != '>' && ch != '=') {
-                name_add(s->aname, &s->alen, &s->aover, ch);
-                if (++c == end)
-                    goto next;
-                ch = *c;
-            }
-            if (is_ws(ch) || ch == '/' || ch == '>') {
-                attr_name_done(s);
-                s->st = ST_AFTER_ATTR_NAME;
-            } else { /* '=' */
-                attr_name_done(s);
-                s->st = ST_BEFORE_ATTR_VALUE;
-                c++;
-            }
-            break;
         case ST_AFTER_ATTR_NAME:
-            if (is_ws(ch)) {
-                c++;
-            } else if (ch == '/') {
-                s->st = ST_SELF_CLOSING;
-                c++;
-            } else if (ch == '=') {
-                s->st = ST_BEFORE_ATTR_VALUE;
-                c++;
-            } else if (ch == '>') {
-                c++;
-                tag_emit(s);
-            } else {
-                attr_begin(s);
-                s->st = ST_ATTR_NAME;
-            }
-            break;
         case ST_BEFORE_ATTR_VALUE:
-            if (is_ws(ch)) {
-                c++;
-            } else if (ch == '"') {
-                s->st = ST_ATTR_VALUE_DQ;
-                c++;
-            } else if (ch == '\'') {
-                s->st = ST_ATTR_VALUE_SQ;
-                c++;
-            } else if (ch == '>') {
-                c++;
-                tag_emit(s);
-            } else {
-                s->st = ST_ATTR_VALUE_UNQ;
-            }
-            break;
         case ST_ATTR_VALUE_DQ:
-        case ST_ATTR_VALUE_SQ: {
-            const unsigned char *qt =
-                memchr(c, s->st == ST_ATTR_VALUE_DQ ? '"' : '\'', (size_t)(end - c));
-            const unsigned char *stop = qt ? qt : end;
-            value_add(s, (const char *)c, (size_t)(stop - c));
-            c = stop;
-            if (qt != NULL) {
-                s->cur = -1;
-                s->st = ST_AFTER_ATTR_VALUE_QUOTED;
-                c++;
-            }
-            break;
-        }
-        case ST_ATTR_VALUE_UNQ: {
-            const unsigned char *st = c;
-            while (c < end && !is_ws(*c) && *c != '>')
-                c++;
-            value_add(s, (const char *)st, (size_t)(c - st));
-            if (c < end) {
-                s->cur = -1;
-                if (*c == '>') {
-                    c++;
-                    tag_emit(s);
-                } else {
-                    s->st = ST_BEFORE_ATTR_NAME;
-                    c++;
-                }
-            }
-            break;
-        }
+        case ST_ATTR_VALUE_SQ:
+        case ST_ATTR_VALUE_UNQ:
         case ST_AFTER_ATTR_VALUE_QUOTED:
-            if (is_ws(ch)) {
-                s->st = ST_BEFORE_ATTR_NAME;
-                c++;
-            } else if (ch == '/') {
-                s->st = ST_SELF_CLOSING;
-                c++;
-            } else if (ch == '>') {
-                c++;
-                tag_emit(s);
-            } else {
-                s->st = ST_BEFORE_ATTR_NAME;
-            }
-            break;
         case ST_SELF_CLOSING:
-            if (ch == '>') {
-                c++;
-                tag_emit(s);
-            } else {
-                s->st = ST_BEFORE_ATTR_NAME;
-            }
+            c = scan_tag(s, c, end);
             break;
         case ST_MD_OPEN: {
             /* "<!" then "--", "DOCTYPE" (any case) or "[CDATA[" (exact) */
@@ -1557,7 +1667,6 @@ void htmlscan_feed(struct htmlscan *s, const char *p, size_t n)
             c = end;
             break;
         }
-    next:;
     }
 }
 

@@ -23,8 +23,21 @@
 #include "urlres.h"
 
 #define BATCH 64
+/* Recent references of the page, to record a repeated one once: pages repeat
+ * icons, spacers and charts (the benchmark page names one image 47 times),
+ * and resolving and hashing each repeat again was a third of a page's cost. */
+#define SEEN_SLOTS 64          /* direct-mapped by a hash of the reference */
+#define SEEN_REF_MAX 62        /* longer references are not remembered */
 #define OUTBUF 16384
 #define CLIENT_MAX CORRSTORE_CLIENT_MAX /* a correlation client id */
+
+/* One remembered reference as the scanner gave it (before resolution); len 0
+ * is an empty slot, since the scanner never reports an empty reference. */
+struct seen_ref {
+    unsigned char len;
+    unsigned char type;
+    char ref[SEEN_REF_MAX];
+};
 
 struct htmlbody {
     struct corrstore *store;
@@ -47,6 +60,7 @@ struct htmlbody {
     char tmp[EVENT_URL_MAX];
     struct corrstore_obj batch[BATCH];
     size_t nbatch;
+    struct seen_ref seen[SEEN_SLOTS]; /* valid for the current base only */
     struct htmlbody_stats st;
     unsigned char out[OUTBUF];
 };
@@ -119,6 +133,16 @@ static void flush(struct htmlbody *hb)
     hb->nbatch = 0;
 }
 
+/* Slot of a reference in hb->seen: FNV-1a, folded. */
+static size_t seen_slot(const char *ref, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)ref[i]) * 16777619u;
+    }
+    return (h ^ (h >> 16)) % SEEN_SLOTS;
+}
+
 /* htmlscan callback: <base href> becomes the base, objects go to the batch. */
 static void on_url(void *ctx, enum htmlscan_ref ref, enum event_object type, const char *url, size_t n)
 {
@@ -128,12 +152,25 @@ static void on_url(void *ctx, enum htmlscan_ref ref, enum event_object type, con
         if (len > 0) {
             memcpy(hb->base, hb->tmp, len + 1);
             hb->base_n = len;
+            memset(hb->seen, 0, sizeof hb->seen); /* the same reference may now name another URL */
         }
         return;
+    }
+    struct seen_ref *sr = NULL;
+    if (n <= SEEN_REF_MAX) {
+        sr = &hb->seen[seen_slot(url, n)];
+        if (sr->len == n && sr->type == (unsigned char)type && memcmp(sr->ref, url, n) == 0) {
+            return; /* the same reference against the same base: already in the batch or the store */
+        }
     }
     size_t len = resolve(hb, hb->base, hb->base_n, url, n);
     if (len == 0) {
         return;
+    }
+    if (sr != NULL) {
+        sr->len = (unsigned char)n;
+        sr->type = (unsigned char)type;
+        memcpy(sr->ref, url, n);
     }
     hb->batch[hb->nbatch].key = corrstore_key(hb->client, hb->client_n, hb->tmp, len);
     hb->batch[hb->nbatch].type = type;

@@ -33,7 +33,7 @@ struct htmlbody;
 struct htmlbody_stats {
     uint64_t raw_bytes;     /* body bytes fed */
     uint64_t html_bytes;    /* decoded bytes scanned */
-    uint64_t objects;       /* objects recorded */
+    uint64_t objects;       /* objects recorded (a reference repeated in the page, once) */
     unsigned evictions;     /* store evictions caused by this page */
     bool decode_error;      /* the body stopped decoding (scanned up to there) */
     bool store_error;       /* a batch could not be recorded */
