@@ -1,7 +1,8 @@
 /* srv_null.c -- a do-nothing c-icap RESPMOD service, the benchmarks' floor.
  *
  * It advertises the same OPTIONS as promptcause (preview 64512 bytes,
- * Transfer-Preview "*", 204 allowed) and answers 204 in preview to every
+ * Transfer-Preview "*", 204 allowed, X-Include of the client address and
+ * user) and answers 204 in preview to every
  * transaction without looking at it. Whatever a real service costs beyond
  * this is its own work; what this costs is c-icap's and the transport's.
  * Built only by `make bench` / `make bench-squid` (mk/bench.am), never
@@ -44,6 +45,7 @@ static int null_init_service(ci_service_xdata_t *xd, struct ci_server_conf *conf
     ci_service_set_preview(xd, NULL_PREVIEW_BYTES);
     ci_service_enable_204(xd);
     ci_service_set_transfer_preview(xd, "*");
+    ci_service_set_xopts(xd, CI_XCLIENTIP | CI_XAUTHENTICATEDUSER);
     return CI_OK;
 }
 
