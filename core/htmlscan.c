@@ -1150,6 +1150,15 @@ static const unsigned char *scan_tag(struct htmlscan *s, const unsigned char *c,
         }                                                                                          \
         ch = *c;                                                                                   \
     } while (0)
+/* skip whitespace from ch on, saving the state at the end of the chunk */
+#define SKIP_WS_OR_SAVE(state)                                                                     \
+    do {                                                                                           \
+        NEXT_OR_SAVE(state);                                                                       \
+        while (is_ws(ch)) {                                                                        \
+            c++;                                                                                   \
+            NEXT_OR_SAVE(state);                                                                   \
+        }                                                                                          \
+    } while (0)
     switch (s->st) {
     case ST_TAG_NAME:
         goto tag_name;
@@ -1179,11 +1188,8 @@ tag_name:
     NEXT_OR_SAVE(ST_TAG_NAME);
     while (!is_ws(ch) && ch != '/' && ch != '>') {
         name_add(s->tname, &s->tlen, &s->tover, ch);
-        if (++c == end) {
-            s->st = ST_TAG_NAME;
-            return c;
-        }
-        ch = *c;
+        c++;
+        NEXT_OR_SAVE(ST_TAG_NAME);
     }
     tag_name_done(s);
     c++;
@@ -1194,11 +1200,7 @@ tag_name:
     goto emit;
 
 before_attr_name:
-    NEXT_OR_SAVE(ST_BEFORE_ATTR_NAME);
-    while (is_ws(ch)) {
-        c++;
-        NEXT_OR_SAVE(ST_BEFORE_ATTR_NAME);
-    }
+    SKIP_WS_OR_SAVE(ST_BEFORE_ATTR_NAME);
     if (ch == '/' || ch == '>')
         goto after_attr_name;
     attr_begin(s);
@@ -1212,11 +1214,8 @@ attr_name:
     NEXT_OR_SAVE(ST_ATTR_NAME);
     while (!is_ws(ch) && ch != '/' && ch != '>' && ch != '=') {
         name_add(s->aname, &s->alen, &s->aover, ch);
-        if (++c == end) {
-            s->st = ST_ATTR_NAME;
-            return c;
-        }
-        ch = *c;
+        c++;
+        NEXT_OR_SAVE(ST_ATTR_NAME);
     }
     attr_name_done(s);
     if (ch == '=') {
@@ -1226,11 +1225,7 @@ attr_name:
     goto after_attr_name;
 
 after_attr_name:
-    NEXT_OR_SAVE(ST_AFTER_ATTR_NAME);
-    while (is_ws(ch)) {
-        c++;
-        NEXT_OR_SAVE(ST_AFTER_ATTR_NAME);
-    }
+    SKIP_WS_OR_SAVE(ST_AFTER_ATTR_NAME);
     if (ch == '/') {
         c++;
         goto self_closing;
@@ -1247,11 +1242,7 @@ after_attr_name:
     goto attr_name;
 
 before_attr_value:
-    NEXT_OR_SAVE(ST_BEFORE_ATTR_VALUE);
-    while (is_ws(ch)) {
-        c++;
-        NEXT_OR_SAVE(ST_BEFORE_ATTR_VALUE);
-    }
+    SKIP_WS_OR_SAVE(ST_BEFORE_ATTR_VALUE);
     if (ch == '"') {
         c++;
         goto value_dq;
@@ -1326,6 +1317,7 @@ self_closing:
 emit:
     tag_emit(s);
     return c;
+#undef SKIP_WS_OR_SAVE
 #undef NEXT_OR_SAVE
 }
 
