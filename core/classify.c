@@ -18,7 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
 #include "browser.h"
 #include "ntlm.h"
 #include "reason.h"
@@ -380,37 +379,18 @@ static bool find_parent(const struct classify_input *in, struct event *ev)
 
 /* ---- challenges and credentials ----------------------------------------- */
 
-/* True when token (base64) is an NTLMSSP type-2 CHALLENGE. Decoding uses a
- * stack buffer; a token too long for it is judged by its first 48 bytes,
- * which hold the signature and type (a type-2 needs only 32). */
-static bool token_is_ntlm_challenge(const char *token, size_t len)
-{
-    uint8_t buf[4096];
-    struct ntlm_info info;
-
-    if (token == NULL || len == 0)
-        return false;
-    long n = base64_decode(token, len, buf, sizeof buf);
-    if (n < 0 && len > (sizeof buf / 3) * 4)
-        n = base64_decode(token, 64, buf, sizeof buf);
-    if (n <= 0)
-        return false;
-    memset(&info, 0, sizeof info);
-    return ntlm_inspect(buf, (size_t)n, &info) == 0 && info.type == 2;
-}
-
 /* SPEC §2 rule 2. A Negotiate token that ends the handshake (a KRB-ERROR,
  * negState reject) sent to a request with credentials is not a step but a
  * refusal (rule 3): negotiate_refused says so, and then only an NTLM type-2
  * still makes this a handshake. */
-static bool is_handshake(const struct challenge_set *set, bool negotiate_refused)
+static bool is_handshake(const struct challenge_set *set, const struct reason_server *server,
+                         bool negotiate_refused)
 {
-    for (size_t i = 0; set != NULL && i < set->count; i++) {
+    if (server->ntlm_challenge)
+        return true;
+    for (size_t i = 0; set != NULL && i < set->count && !negotiate_refused; i++) {
         const struct challenge *c = &set->items[i];
-        if (c->scheme == SCHEME_NEGOTIATE && c->token != NULL && c->token_len > 0 &&
-            !negotiate_refused)
-            return true;
-        if (c->scheme == SCHEME_NTLM && token_is_ntlm_challenge(c->token, c->token_len))
+        if (c->scheme == SCHEME_NEGOTIATE && c->token != NULL && c->token_len > 0)
             return true;
     }
     return false;
@@ -773,12 +753,26 @@ static bool cross_site(const char *host, const char *parent)
     return strcmp(s1, s2) != 0;
 }
 
-int classify(const struct classify_config *cfg, const struct classify_input *in, struct event *ev)
+void classify_read_tokens(const struct classify_input *in, struct classify_tokens *out)
 {
-    struct credentials cred;
-    char path[EVENT_URL_MAX];
     const char *auth;
     size_t auth_len;
+    bool has_auth = trimmed(in->authorization, &auth, &auth_len);
+
+    /* A malformed value still names its scheme; the classification does not
+     * depend on the identity, so the return value only matters to logs. */
+    (void)credentials_inspect(has_auth ? auth : NULL, has_auth ? auth_len : 0, &out->cred);
+    /* SPEC §2a: the server's side of the handshake. */
+    if (in->status == 401)
+        reason_read_server(in->challenges, &out->server);
+    else
+        memset(&out->server, 0, sizeof out->server);
+}
+
+int classify(const struct classify_config *cfg, const struct classify_input *in, struct event *ev)
+{
+    struct classify_tokens own;
+    char path[EVENT_URL_MAX];
 
     if (in->status != 401 && in->status != 407)
         return 0;
@@ -809,12 +803,14 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
 
     fill_schemes(in->challenges, ev);
 
-    bool has_auth = trimmed(in->authorization, &auth, &auth_len);
-    /* A malformed value still names its scheme; the classification does not
-     * depend on the identity, so the return value only matters to logs. */
-    (void)credentials_inspect(has_auth ? auth : NULL, has_auth ? auth_len : 0, &cred);
-    ev->auth_sent = credentials_sent_name(cred.sent);
-    fill_user(cfg, in, &cred, ev);
+    bool has_auth = present(in->authorization);
+    const struct classify_tokens *tok = in->tokens;
+    if (tok == NULL) {
+        classify_read_tokens(in, &own);
+        tok = &own;
+    }
+    ev->auth_sent = credentials_sent_name(tok->cred.sent);
+    fill_user(cfg, in, &tok->cred, ev);
 
     char sub[SUBSTATUS_MAX];
     if (in->body != NULL && substatus_find(in->body, in->body_len, sub) == 1)
@@ -822,17 +818,10 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
 
     bool navigation = find_parent(in, ev);
 
-    /* SPEC §2a: the server's side of the handshake, read once. */
-    struct reason_server server;
-    if (in->status == 401)
-        reason_read_server(in->challenges, &server);
-    else
-        memset(&server, 0, sizeof server);
-
     if (in->status == 407) {
         ev->cause = CAUSE_PROXY_AUTH;
         ev->prompt = prompt_of(in->challenges, true);
-    } else if (is_handshake(in->challenges, has_auth && reason_server_refused(&server))) {
+    } else if (is_handshake(in->challenges, &tok->server, has_auth && reason_server_refused(&tok->server))) {
         ev->cause = CAUSE_HANDSHAKE;
         ev->prompt = PROMPT_NONE;
     } else if (has_auth) {
@@ -860,8 +849,8 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
     memset(&why, 0, sizeof why);
     if (ev->cause == CAUSE_CREDENTIALS_REJECTED || ev->cause == CAUSE_HANDSHAKE) {
         struct reason_input rin = {
-            .cred = &cred,
-            .server = &server,
+            .cred = &tok->cred,
+            .server = &tok->server,
             .handshake = in->handshake,
             .url = in->url,
             .host = ev->host,

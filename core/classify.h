@@ -13,6 +13,7 @@
 #include "credentials.h"
 #include "event.h"
 #include "handshake.h"
+#include "reason.h"
 #include "zone.h"
 
 #define CLASSIFY_HANDLERS_MAX 64
@@ -31,6 +32,14 @@ struct classify_config {
 
 /* Fill cfg->handlers with SPEC §5's default HandlerExtensions. */
 void classify_config_default_handlers(struct classify_config *cfg);
+
+/* A 401's or 407's authentication tokens, decoded once (classify_read_tokens):
+ * the classifier, the reason finder and the module's handshake memory all
+ * read them, and a token can be 64 KiB of base64. */
+struct classify_tokens {
+    struct credentials cred;     /* the Authorization / Proxy-Authorization value */
+    struct reason_server server; /* the NTLM/Negotiate challenges; all false for a 407 */
+};
 
 /* Everything the proxy saw of one transaction. Strings may be NULL when absent;
  * none needs to outlive the classify() call except through the event's own copies. */
@@ -63,7 +72,15 @@ struct classify_input {
      * authorization (HANDSHAKE_UNKNOWN when nothing is remembered or there is
      * no memory, as in probe). */
     enum handshake_match handshake;
+    /* The tokens of status, challenges and authorization as
+     * classify_read_tokens read them, or NULL: classify reads them itself. */
+    const struct classify_tokens *tokens;
 };
+
+/* Decode in's Authorization and, for a 401, its NTLM/Negotiate challenges
+ * into out. Never fails: what does not decode is marked so in out (as
+ * credentials_inspect and reason_read_server say). */
+void classify_read_tokens(const struct classify_input *in, struct classify_tokens *out);
 
 /* Classify one response. Returns 1 and fills ev when status is 401 or 407,
  * 0 when the response produces no event (ev untouched). Never fails otherwise:

@@ -71,10 +71,19 @@ void reason_read_server(const struct challenge_set *set, struct reason_server *o
     for (size_t i = 0; set != NULL && i < set->count; i++) {
         const struct challenge *c = &set->items[i];
         size_t n;
-        if (c->scheme == SCHEME_NTLM && !out->has_type2) {
-            n = decode(c->token, c->token_len, buf, sizeof buf);
+        if (c->scheme == SCHEME_NTLM && !out->ntlm_challenge) {
             struct ntlm_info info;
-            if (n > 0 && ntlm_inspect(buf, n, &info) == 0 && info.type == 2) {
+            n = decode(c->token, c->token_len, buf, sizeof buf);
+            bool whole = n > 0;
+            if (!whole && c->token != NULL && c->token_len / 4 * 3 > sizeof buf + 3)
+                n = decode(c->token, 64, buf, sizeof buf);
+            memset(&info, 0, sizeof info);
+            /* Cut, its fields may point past the bytes read: only the
+             * signature and type are judged then. */
+            if (n == 0 || (ntlm_inspect(buf, n, &info) != 0 && whole) || info.type != 2)
+                continue;
+            out->ntlm_challenge = true;
+            if (whole && !out->has_type2) {
                 out->type2 = info;
                 out->has_type2 = true;
             }

@@ -24,13 +24,17 @@
 struct reason_server {
     bool has_type2;
     struct ntlm_info type2;        /* NTLM type-2, bare or inside Negotiate */
+    bool ntlm_challenge;           /* an NTLM-scheme challenge holds a type-2
+                                      (SPEC §2 rule 2), also one too long to read whole */
     bool has_krb;
     struct krb_token_info krb;     /* the Negotiate token, read by krb_inspect */
 };
 
 /* Read the tokens of the NTLM and Negotiate challenges of set (may be NULL)
  * into out. Never fails: a token that does not decode, or is longer than the
- * stack buffer used (4 KiB decoded), leaves its part unknown. */
+ * stack buffer used (4 KiB decoded), leaves its part unknown -- except that
+ * an NTLM token too long to read whole is still judged a type-2 or not by
+ * the signature and type in its first 48 bytes (ntlm_challenge). */
 void reason_read_server(const struct challenge_set *set, struct reason_server *out);
 
 /* True when the server's Negotiate token ends the handshake instead of

@@ -1,8 +1,8 @@
 /* handshake_mem.c -- remember type-2s, compare type-3s (see handshake_mem.h).
  *
- * Runs for 401s only, which are rare next to the rest of the traffic, so the
- * decoded token gets its own heap block of its exact decoded size (tokens can
- * be up to Squid's 64 KiB header limit; ASan sees any read past them). The
+ * Runs for 401s only. The tokens are those the caller decoded once for the
+ * classifier too (in->tokens); without them they are decoded here, on the
+ * heap since a c-icap thread's stack is small. The
  * key is the correlation client id (address, or address|proxy user) and the
  * URL's host: the type-2s "this client was given for this host" (SPEC §2a).
  * A 407 is left alone: the handshake is then with a parent proxy, for every
@@ -12,80 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "base64.h"
 #include "handshake_mem.h"
-#include "ntlm.h"
-
-#define TOKEN_MAX 65536 /* base64 characters: Squid's whole request header limit */
-
-/* Decode a base64 token and find the NTLM message in it (raw NTLMSSP for the
- * NTLM scheme; SPNEGO, or raw NTLMSSP, for Negotiate). Returns 1 and fills
- * info, 0 when it holds no readable NTLM message, -1 when out of memory. */
-static int ntlm_of_token(enum auth_scheme scheme, const char *tok, size_t n, struct ntlm_info *info)
-{
-    if (tok == NULL || n == 0 || n > TOKEN_MAX) {
-        return 0;
-    }
-    size_t cap = n / 4 * 3 + 3;
-    uint8_t *raw = malloc(cap);
-    if (raw == NULL) {
-        return -1;
-    }
-    long len = base64_decode(tok, n, raw, cap);
-    int found = 0;
-    if (len > 0 && scheme == SCHEME_NTLM) {
-        found = ntlm_inspect(raw, (size_t)len, info) == 0;
-    } else if (len > 0 && scheme == SCHEME_NEGOTIATE) {
-        struct spnego_info *si = malloc(sizeof *si);
-        if (si == NULL) {
-            free(raw);
-            return -1;
-        }
-        if (spnego_inspect(raw, (size_t)len, si) == 0 && si->has_ntlm) {
-            *info = si->ntlm;
-            found = 1;
-        }
-        free(si);
-    }
-    free(raw);
-    return found;
-}
-
-/* The first type-2 among the 401's challenges. Returns as ntlm_of_token. */
-static int find_type2(const struct challenge_set *set, struct ntlm_info *info)
-{
-    for (size_t i = 0; set != NULL && i < set->count; i++) {
-        const struct challenge *c = &set->items[i];
-        if (c->scheme != SCHEME_NTLM && c->scheme != SCHEME_NEGOTIATE) {
-            continue;
-        }
-        int rc = ntlm_of_token(c->scheme, c->token, c->token_len, info);
-        if (rc != 0 && (rc < 0 || info->type == 2)) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-/* The type-3 in an Authorization value "NTLM <b64>" / "Negotiate <b64>".
- * Returns as ntlm_of_token. */
-static int find_type3(const char *auth, struct ntlm_info *info)
-{
-    if (auth == NULL) {
-        return 0;
-    }
-    auth += strspn(auth, " \t");
-    size_t slen = strcspn(auth, " \t");
-    enum auth_scheme scheme = challenge_scheme_of(auth, slen);
-    if (scheme != SCHEME_NTLM && scheme != SCHEME_NEGOTIATE) {
-        return 0;
-    }
-    const char *tok = auth + slen;
-    tok += strspn(tok, " \t");
-    size_t tlen = strcspn(tok, " \t");
-    int rc = ntlm_of_token(scheme, tok, tlen, info);
-    return rc > 0 && info->type != 3 ? 0 : rc;
-}
 
 /* Cheap test before any allocation: does the 401 carry an NTLM/Negotiate
  * token, or its request an NTLM/Negotiate Authorization? Most 401s (Basic,
@@ -130,20 +57,21 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
     if (key == 0) {
         return 0;
     }
-    struct ntlm_info *info = malloc(sizeof *info);
+    struct classify_tokens *own = NULL;
+    const struct classify_tokens *tok = in->tokens;
     struct handshake_print *prints = malloc(sizeof *prints * (CORRSTORE_HS_PER_KEY + 1));
     int rc = 0;
-    if (info == NULL || prints == NULL) {
+    if (tok == NULL && (own = malloc(sizeof *own)) != NULL) {
+        classify_read_tokens(in, own);
+        tok = own;
+    }
+    if (tok == NULL || prints == NULL) {
         rc = -1;
         goto out;
     }
-    int found = find_type2(in->challenges, info);
-    if (found < 0) {
-        rc = -1;
-        goto out;
-    }
-    if (found > 0) {
-        if (handshake_print_of_challenge(info, in->client_connection, in->server_connection, &prints[0]) == 0) {
+    if (tok->server.has_type2) {
+        if (handshake_print_of_challenge(&tok->server.type2, in->client_connection, in->server_connection,
+                                         &prints[0]) == 0) {
             if (corrstore_hs_record(store, key, &prints[0], now, &out->evicted) != 0) {
                 out->store_error = true;
                 rc = -1;
@@ -153,12 +81,11 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
         }
         goto out;
     }
-    if ((found = find_type3(in->authorization, info)) <= 0) {
-        rc = found;
+    if (!tok->cred.has_ntlm || tok->cred.ntlm.type != 3) {
         goto out;
     }
     struct handshake_print *answer = &prints[CORRSTORE_HS_PER_KEY];
-    if (handshake_print_of_answer(info, in->client_connection, in->server_connection, answer) != 0) {
+    if (handshake_print_of_answer(&tok->cred.ntlm, in->client_connection, in->server_connection, answer) != 0) {
         goto out; /* NTLMv1 with no connection identity: nothing to compare */
     }
     bool incomplete;
@@ -180,6 +107,6 @@ int handshake_mem_run(struct corrstore *store, const struct classify_input *in, 
     }
 out:
     free(prints);
-    free(info);
+    free(own);
     return rc;
 }

@@ -30,7 +30,8 @@ struct handshake_mem_result {
  * corrstore_now() second): remember its type-2, or compare its request's
  * type-3. Fills out. Returns 0, or -1 on an internal error (out of memory,
  * the store's lock), which the caller counts; out->match is then
- * HANDSHAKE_UNKNOWN. store may be NULL (no memory: nothing done). */
+ * HANDSHAKE_UNKNOWN. store may be NULL (no memory: nothing done). The tokens
+ * are read from in->tokens, or decoded here when it is NULL. */
 int handshake_mem_run(struct corrstore *store, const struct classify_input *in, uint32_t now,
                       struct handshake_mem_result *out);
 

@@ -31,6 +31,7 @@ struct verdict_work {
     struct request_view view;
     struct event ev;
     char parent[EVENT_URL_MAX]; /* page from the correlation store */
+    struct classify_tokens tokens; /* decoded once for the handshake memory and classify */
 };
 
 static bool syslog_on;
@@ -164,6 +165,8 @@ int verdict_run(ci_request_t *req, int status, const char *body, size_t body_len
         return -1;
     }
     find_html_parent(store, w);
+    classify_read_tokens(&w->view.in, &w->tokens);
+    w->view.in.tokens = &w->tokens;
     check_handshake(store, &w->view.in);
     if (classify(&s->classify, &w->view.in, &w->ev) != 1) {
         free(w);

@@ -445,6 +445,13 @@ static void run_scenario(const struct scenario *s, const struct classify_config 
     input_for(s, &set, &in);
     if (classify(cfg, &in, &ev) != 1)
         fail_msg("%s: no event", s->name);
+    /* The module decodes the tokens once and hands them in: same event. */
+    struct classify_tokens tok;
+    struct event again;
+    classify_read_tokens(&in, &tok);
+    in.tokens = &tok;
+    if (classify(cfg, &in, &again) != 1 || memcmp(&ev, &again, sizeof ev) != 0)
+        fail_msg("%s: tokens read once give another event", s->name);
     field_is(s, "cause", event_cause_name(ev.cause), event_cause_name(s->cause));
     field_is(s, "prompt", event_prompt_name(ev.prompt), event_prompt_name(s->prompt));
     field_is(s, "object", event_object_name(ev.object), event_object_name(s->object));
@@ -625,6 +632,50 @@ static void test_host_of_url_forms(void **state)
     assert_int_equal(classify_host_of_url("http://www.example.com/", h, 4), -1);
 }
 
+/* A type-2 too long to decode on the stack (here padded to 6 KiB with
+ * target info) is still a handshake step, judged by its first bytes, and the
+ * tokens handed in are the ones classify uses. */
+static void test_long_type2_and_given_tokens(void **state)
+{
+    (void)state;
+    static uint8_t m[6144];
+    static char hdr[8300];
+    struct classify_config cfg;
+    struct challenge_set set;
+    struct classify_input in;
+    struct classify_tokens tok;
+    struct event ev;
+
+    memset(m, 0, sizeof m);
+    ntlm_header(m, 2);
+    put32(m + 20, 0x00818205);
+    secbuf(m, 40, sizeof m - 48, 48); /* target info: the rest, all MsvAvEOL padding */
+    memcpy(hdr, "NTLM ", 5);
+    b64(m, sizeof m, hdr + 5);
+    config_for(&cfg, NULL);
+    challenge_set_init(&set);
+    assert_int_equal(challenge_parse(&set, hdr, strlen(hdr)), 0);
+    memset(&in, 0, sizeof in);
+    in.client = "10.1.2.3";
+    in.method = "GET";
+    in.url = "http://intranet/";
+    in.status = 401;
+    in.challenges = &set;
+    in.authorization = hdr_ntlm_type1;
+    assert_int_equal(classify(&cfg, &in, &ev), 1);
+    assert_int_equal(ev.cause, CAUSE_HANDSHAKE);
+    classify_read_tokens(&in, &tok);
+    assert_true(tok.server.ntlm_challenge);
+    assert_false(tok.server.has_type2); /* too long to read whole */
+    assert_int_equal(tok.cred.ntlm_type, 1);
+
+    /* Tokens that say no type-2 (as for a 407) make it a refusal instead. */
+    memset(&tok.server, 0, sizeof tok.server);
+    in.tokens = &tok;
+    assert_int_equal(classify(&cfg, &in, &ev), 1);
+    assert_int_equal(ev.cause, CAUSE_CREDENTIALS_REJECTED);
+}
+
 static void test_long_url_hint_is_truncated_safely(void **state)
 {
     (void)state;
@@ -660,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_default_handlers_are_spec_list),
         cmocka_unit_test(test_host_of_url_forms),
         cmocka_unit_test(test_long_url_hint_is_truncated_safely),
+        cmocka_unit_test(test_long_type2_and_given_tokens),
     };
     return cmocka_run_group_tests(tests, build_tokens, NULL);
 }

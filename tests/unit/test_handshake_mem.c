@@ -288,10 +288,20 @@ static void answer(struct leg *l, const char *scheme, const char *tok_name, cons
     l->in.authorization = l->auth;
 }
 
+/* Every other call hands in the tokens decoded once, as the module does, so
+ * both ways of reading them are held to the same results. */
 static enum handshake_match run(struct corrstore *cs, struct leg *l, uint32_t now, bool *remembered)
 {
+    static unsigned calls;
     struct handshake_mem_result r;
-    assert_int_equal(handshake_mem_run(cs, &l->in, now, &r), 0);
+    struct classify_tokens tok;
+    if (calls++ % 2 == 1) {
+        classify_read_tokens(&l->in, &tok);
+        l->in.tokens = &tok;
+    }
+    int rc = handshake_mem_run(cs, &l->in, now, &r);
+    l->in.tokens = NULL;
+    assert_int_equal(rc, 0);
     if (remembered != NULL)
         *remembered = r.remembered;
     return r.match;
