@@ -407,21 +407,6 @@ static int cfg_event_log_delay(const char *directive, const char **argv, void *d
     return 1;
 }
 
-static int cfg_max_connections(const char *directive, const char **argv, void *data)
-{
-    (void)data;
-    unsigned long v;
-    const char *s = one_value(directive, argv);
-    if (s == NULL) {
-        return 0;
-    }
-    if (parse_positive(s, 100000, &v) != 0) {
-        return reject(directive, argv, "expected a number of connections between 1 and 100000, got \"%s\"", s);
-    }
-    cur.max_connections = (int)v;
-    return 1;
-}
-
 static int cfg_size(const char *directive, const char **argv, void *data)
 {
     uint64_t *slot = data;
@@ -481,7 +466,6 @@ struct ci_conf_entry settings_conf_table[] = {
     { "LogHandshakes", &cur.log_handshakes, cfg_onoff, "Log NTLM/Negotiate handshake steps as events" },
     { "UserNames", NULL, cfg_usernames, "log, hash or off: what events say about users" },
     { "UserNamesKeyFile", NULL, cfg_key_file, "Secret key for UserNames hash" },
-    { "MaxConnections", NULL, cfg_max_connections, "Max-Connections advertised to Squid" },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -32,7 +32,6 @@ struct settings {
     bool annotate;                /* AnnotateResponse */
     bool log_handshakes;          /* LogHandshakes */
     char *usernames_key_file;     /* UserNamesKeyFile */
-    int max_connections;          /* MaxConnections; 0: not advertised */
 };
 
 /* The directive table given to c-icap (ends with the NULL entry). */

@@ -159,6 +159,20 @@ static int pc_post_init_service(ci_service_xdata_t *xd, struct ci_server_conf *c
         }
         return CI_ERROR;
     }
+    /* promptcause.MaxConnections is c-icap's own per-service directive, read
+     * before ours could check it: c-icap takes "abc" or "0" as 0 (advertised
+     * as Max-Connections: 0) and a huge number cut to an int. -1 is unset. */
+    if (xd->max_connections == 0 || xd->max_connections > 100000 || xd->max_connections < -1) {
+        snprintf(err, sizeof err,
+                 "promptcause.MaxConnections: expected a number of connections between 1 and 100000, "
+                 "read as %d",
+                 xd->max_connections);
+        settings_say(err);
+        if (!started) {
+            exit(1);
+        }
+        return CI_ERROR;
+    }
     const struct settings *s = settings_get();
     if (s->event_log != NULL && eventlog_open(s->event_log, s->event_log_delay_ms, err, sizeof err) != 0) {
         settings_say(err);
@@ -177,9 +191,6 @@ static int pc_post_init_service(ci_service_xdata_t *xd, struct ci_server_conf *c
             exit(1);
         }
         return CI_ERROR;
-    }
-    if (s->max_connections > 0) {
-        ci_service_set_max_connections(xd, s->max_connections);
     }
     started = true;
     return CI_OK;

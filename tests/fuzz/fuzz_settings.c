@@ -66,7 +66,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     assert(s->correlation_window >= 1 && s->correlation_window <= 86400);
     assert(s->store_bytes > 0 && s->store_bytes <= (1ull << 40));
     assert(s->max_html_bytes > 0 && s->max_html_bytes <= (1ull << 40));
-    assert(s->max_connections >= 0 && s->max_connections <= 100000);
     if (!settings_failed() && s->usernames_key_file == NULL) {
         char err[256];
         (void)settings_finish(err, sizeof err);

@@ -448,7 +448,14 @@ BAD_CONFIGS = [
     ("EventLogDelay too long", [("EventLogDelay", "60000")], ["promptcause.EventLogDelay", "60000", "0 and 10000"]),
     ("EventLogDelay not a number", [("EventLogDelay", "10ms")], ["promptcause.EventLogDelay", '"10ms"']),
     ("UserNames hash without a key file", [("UserNames", "hash")], ["UserNamesKeyFile"]),
+    # c-icap reads MaxConnections itself (a per-service directive of its own):
+    # the service checks what c-icap made of it once the file is read.
+    ("MaxConnections not a number", [("MaxConnections", "thirty")], ["promptcause.MaxConnections", "1 and 100000"]),
+    ("MaxConnections 0", [("MaxConnections", "0")], ["promptcause.MaxConnections", "read as 0"]),
+    ("MaxConnections too many", [("MaxConnections", "100001")], ["promptcause.MaxConnections", "read as 100001"]),
 ]
+# Checks made once the whole file is read name the directive but no line.
+AFTER_READ = {"UserNamesKeyFile", "promptcause.MaxConnections"}
 
 
 def bad_config_tests(res):
@@ -466,7 +473,7 @@ def bad_config_tests(res):
                     if n not in out:
                         p.append(f"message lacks {n!r}: {out.strip()[-400:]!r}")
                 # the message must name the file and line when the directive is in a file
-                if "KeyFile" not in needles[0] and f"{tmp.join('bad.conf')}:" not in out:
+                if needles[0] not in AFTER_READ and f"{tmp.join('bad.conf')}:" not in out:
                     p.append(f"message lacks file:line: {out.strip()[-400:]!r}")
                 return p
             finally:
