@@ -803,12 +803,14 @@ int classify(const struct classify_config *cfg, const struct classify_input *in,
 
     fill_schemes(in->challenges, ev);
 
-    bool has_auth = present(in->authorization);
     const struct classify_tokens *tok = in->tokens;
     if (tok == NULL) {
         classify_read_tokens(in, &own);
         tok = &own;
     }
+    /* credentials_inspect names a scheme (OTHER at worst) for any value
+     * that is not blank */
+    bool has_auth = tok->cred.sent != AUTH_SENT_NONE;
     ev->auth_sent = credentials_sent_name(tok->cred.sent);
     fill_user(cfg, in, &tok->cred, ev);
 
