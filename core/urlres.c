@@ -487,6 +487,68 @@ out:
     return rc;
 }
 
+/* True when ref needs none of urlres_resolve's work beyond joining: no
+ * byte that cleaning, percent-encoding or escape decoding would change, no
+ * fragment, no dot segment, no scheme or authority. A query is allowed
+ * (bytes the query set leaves alone). This is most of what pages write
+ * ("/img/a.png", "css/site.css?v=3"). */
+static int plain_ref(const char *ref, size_t n)
+{
+    if (n == 0 || ref[0] == '?' || (n >= 2 && ref[0] == '/' && ref[1] == '/'))
+        return 0;
+    if (ref[0] != '/' && urlres_scheme_len(ref, n) > 0)
+        return 0;
+    size_t seg = 0; /* start of the current path segment */
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char c = i < n ? (unsigned char)ref[i] : '/';
+        if (c == '/' || c == '?') {
+            size_t len = i - seg;
+            if ((len == 1 && ref[seg] == '.') || (len == 2 && ref[seg] == '.' && ref[seg + 1] == '.'))
+                return 0;
+            seg = i + 1;
+            if (c == '?') {
+                for (i++; i < n; i++) {
+                    c = (unsigned char)ref[i];
+                    if (must_encode(c, COMP_QUERY) || c == '%' || c == '#' || c == '\\')
+                        return 0;
+                }
+                return 1;
+            }
+        } else if (must_encode(c, COMP_PATH) || c == '%' || c == '#' || c == '\\') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int urlres_resolve_normal(const char *base, size_t base_len, const char *ref, size_t ref_len, char *out,
+                          size_t out_size, size_t *out_len)
+{
+    size_t sl = urlres_scheme_len(base, base_len);
+    if (sl == 0 || base_len < sl + 3 || base[sl + 1] != '/' || base[sl + 2] != '/' || !plain_ref(ref, ref_len))
+        return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);
+    const char *path = memchr(base + sl + 3, '/', base_len - sl - 3);
+    if (path == NULL)
+        return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);
+    size_t keep = (size_t)(path - base); /* the origin, for a reference from the root */
+    if (ref[0] != '/') {
+        /* the base's path up to its last '/' (a normalised base has no fragment) */
+        const char *q = memchr(path, '?', base_len - keep);
+        size_t k = (q ? (size_t)(q - base) : base_len);
+        while (base[k - 1] != '/')
+            k--;
+        keep = k;
+    }
+    if (keep + ref_len >= out_size)
+        return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);
+    memcpy(out, base, keep);
+    memcpy(out + keep, ref, ref_len);
+    out[keep + ref_len] = '\0';
+    if (out_len != NULL)
+        *out_len = keep + ref_len;
+    return URLRES_OK;
+}
+
 int urlres_normalise(const char *url, size_t len, char *out, size_t out_size, size_t *out_len)
 {
     return urlres_resolve(url, len, "", 0, 0, out, out_size, out_len);

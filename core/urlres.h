@@ -37,6 +37,17 @@ enum urlres_status {
 int urlres_resolve(const char *base, size_t base_len, const char *ref, size_t ref_len,
                    unsigned flags, char *out, size_t out_size, size_t *out_len);
 
+/* urlres_resolve(base, ref, 0, ...) for a base that is already normalised
+ * (an output of urlres_resolve without URLRES_STRICT or of
+ * urlres_normalise), and the same result: a reference that needs no
+ * rewriting (most of what pages write) is joined to the base directly, any
+ * other goes through urlres_resolve. Pages name dozens of objects against
+ * one base, and the full algorithm's scratch allocation, cleaning, splitting
+ * and re-encoding of both URLs was most of the cost of recording them.
+ * Returns as urlres_resolve. */
+int urlres_resolve_normal(const char *base, size_t base_len, const char *ref, size_t ref_len, char *out,
+                          size_t out_size, size_t *out_len);
+
 /* Normalise an absolute URL (same rules as urlres_resolve without
  * URLRES_STRICT). Returns URLRES_EBASE when url has no scheme, else as
  * urlres_resolve. */

@@ -103,12 +103,13 @@ bool htmlbody_is_html(const char *ct)
            (n == 21 && strncasecmp(ct, "application/xhtml+xml", 21) == 0);
 }
 
-/* Resolve ref against base into hb->tmp; returns the length, or 0 when it
+/* Resolve ref against base (always normalised: the page URL went through
+ * urlres_normalise, a <base> through here) into hb->tmp; returns the length, or 0 when it
  * does not resolve to an http(s) URL that fits. */
 static size_t resolve(struct htmlbody *hb, const char *base, size_t base_n, const char *ref, size_t n)
 {
     size_t len;
-    if (urlres_resolve(base, base_n, ref, n, 0, hb->tmp, sizeof hb->tmp, &len) != URLRES_OK) {
+    if (urlres_resolve_normal(base, base_n, ref, n, hb->tmp, sizeof hb->tmp, &len) != URLRES_OK) {
         return 0;
     }
     if (strncmp(hb->tmp, "http://", 7) != 0 && strncmp(hb->tmp, "https://", 8) != 0) {

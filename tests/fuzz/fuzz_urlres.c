@@ -2,7 +2,9 @@
  * flags byte, output-size byte, then "base\nref". The output buffer is
  * exactly the size the fuzzer chose (1..256, or 8 KiB), so a write past a
  * too-small buffer is caught; a result must be NUL-terminated with the
- * length reported, and normalising a normalised URL must not change it. */
+ * length reported, normalising a normalised URL must not change it, and
+ * urlres_resolve_normal against the normalised base gives urlres_resolve's
+ * result. */
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +73,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(copy);
         free(again);
+    }
+
+    {
+        /* the quick join for a normalised base gives urlres_resolve's result */
+        char nb[1024], want[1024], got[1024];
+        size_t nb_len = 0, want_len = 0, got_len = 0;
+        if (urlres_normalise(base, base_len, nb, sizeof nb, &nb_len) == URLRES_OK) {
+            int rw = urlres_resolve(nb, nb_len, ref, ref_len, 0, want, sizeof want, &want_len);
+            int rg = urlres_resolve_normal(nb, nb_len, ref, ref_len, got, sizeof got, &got_len);
+            if (rw != rg || (rw == URLRES_OK && (want_len != got_len || memcmp(want, got, got_len) != 0))) {
+                fprintf(stderr, "urlres: quick join differs for base %s: %d %s / %d %s\n", nb, rw,
+                        rw == URLRES_OK ? want : "", rg, rg == URLRES_OK ? got : "");
+                abort();
+            }
+        }
     }
 
     out_len = 0;

@@ -236,6 +236,61 @@ static void test_fuzz_found_normalisation_idempotent(void **state)
     idempotent("http:/.//", "http:/.//");
 }
 
+/* urlres_resolve_normal promises urlres_resolve's result for a normalised
+ * base: compare the two on the references pages write and on random ones
+ * built from the bytes that make resolution do work (dots, slashes,
+ * escapes, query and fragment marks, colons, whitespace, non-ASCII). */
+static void test_resolve_normal_matches_resolve(void **state)
+{
+    (void)state;
+    static const char *const raw_bases[] = {
+        "http://a/b/c/d;p?q", "HTTP://Ex.COM:80/x/y/", "https://h/", "http://h/a?x=1",
+        "file:///etc/x", "http://u@h:8080/p/q", "http://[::1]/a/b", "http:/.//",
+        "http://h/%7Ex/y", "http://h", "http:c/d", "http://h/a/b?q#f",
+    };
+    static const char *const refs[] = {
+        "/img/a.png", "img/a.png", "css/site.css?v=3", "/", "a", ".", "..", "./a", "../a",
+        "a/./b", "a/../b", "a/..", "...", ".a", "a.", "//h/x", "?y", "#f", "a#f", "a?b#c",
+        "a:b", "1a:b", "/a:b", "a/b:c", "%41", "a%2e%2E/b", " a", "a ", "a\tb", "a\\b",
+        "/a?b'c", "/a?b`c", "a`b", "a{b}", "\xc3\xa9", "mailto:x", "data:,x", "/a//b", "",
+    };
+    static const char alphabet[] = "/.a?#%:\\ \t1~%2E;=&@+`{}'\"<>\xc3";
+    char base[256], want[1024], got[1024];
+    size_t base_n, want_n, got_n;
+    uint32_t rng = 12345;
+    for (size_t b = 0; b < sizeof raw_bases / sizeof raw_bases[0]; b++) {
+        if (urlres_normalise(raw_bases[b], strlen(raw_bases[b]), base, sizeof base, &base_n) != URLRES_OK)
+            fail_msg("cannot normalise %s", raw_bases[b]);
+        for (size_t k = 0; k < sizeof refs / sizeof refs[0] + 20000; k++) {
+            char ref[16];
+            size_t ref_n;
+            if (k < sizeof refs / sizeof refs[0]) {
+                ref_n = strlen(refs[k]);
+                memcpy(ref, refs[k], ref_n);
+            } else {
+                rng = rng * 1103515245u + 12345u;
+                ref_n = (rng >> 16) % 13;
+                for (size_t i = 0; i < ref_n; i++) {
+                    rng = rng * 1103515245u + 12345u;
+                    ref[i] = alphabet[(rng >> 16) % (sizeof alphabet - 1)];
+                }
+            }
+            int rc_want = urlres_resolve(base, base_n, ref, ref_n, 0, want, sizeof want, &want_n);
+            int rc_got = urlres_resolve_normal(base, base_n, ref, ref_n, got, sizeof got, &got_n);
+            if (rc_got != rc_want || (rc_want == URLRES_OK && (got_n != want_n || memcmp(got, want, want_n) != 0)))
+                fail_msg("base %s ref \"%.*s\": urlres_resolve %d \"%s\", urlres_resolve_normal %d \"%s\"", base,
+                         (int)ref_n, ref, rc_want, rc_want == URLRES_OK ? want : "", rc_got,
+                         rc_got == URLRES_OK ? got : "");
+            if (rc_got == URLRES_OK)
+                assert_int_equal(got[got_n], '\0');
+        }
+    }
+    /* a result that does not fit is reported, as urlres_resolve does */
+    assert_int_equal(urlres_resolve_normal("http://h/", 9, "/abcdef", 7, got, 12, &got_n), URLRES_ESPACE);
+    assert_int_equal(urlres_resolve_normal("http://h/", 9, "/abcdef", 7, got, 17, &got_n), URLRES_OK);
+    assert_string_equal(got, "http://h/abcdef");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_inputs_need_no_nul_terminator),
         cmocka_unit_test(test_is_absolute),
         cmocka_unit_test(test_fuzz_found_normalisation_idempotent),
+        cmocka_unit_test(test_resolve_normal_matches_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
