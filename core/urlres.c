@@ -487,6 +487,13 @@ out:
     return rc;
 }
 
+/* A byte that urlres_resolve copies unchanged into comp and that starts no
+ * escape, fragment or backslash question. */
+static int plain_byte(unsigned char c, enum comp comp)
+{
+    return !must_encode(c, comp) && c != '%' && c != '#' && c != '\\';
+}
+
 /* True when ref needs none of urlres_resolve's work beyond joining: no
  * byte that cleaning, percent-encoding or escape decoding would change, no
  * fragment, no dot segment, no scheme or authority. A query is allowed
@@ -498,26 +505,23 @@ static int plain_ref(const char *ref, size_t n)
         return 0;
     if (ref[0] != '/' && urlres_scheme_len(ref, n) > 0)
         return 0;
+    const char *q = memchr(ref, '?', n);
+    size_t path_n = q ? (size_t)(q - ref) : n;
     size_t seg = 0; /* start of the current path segment */
-    for (size_t i = 0; i <= n; i++) {
-        unsigned char c = i < n ? (unsigned char)ref[i] : '/';
-        if (c == '/' || c == '?') {
-            size_t len = i - seg;
-            if ((len == 1 && ref[seg] == '.') || (len == 2 && ref[seg] == '.' && ref[seg + 1] == '.'))
+    for (size_t i = 0; i <= path_n; i++) {
+        if (i < path_n && ref[i] != '/') {
+            if (!plain_byte((unsigned char)ref[i], COMP_PATH))
                 return 0;
-            seg = i + 1;
-            if (c == '?') {
-                for (i++; i < n; i++) {
-                    c = (unsigned char)ref[i];
-                    if (must_encode(c, COMP_QUERY) || c == '%' || c == '#' || c == '\\')
-                        return 0;
-                }
-                return 1;
-            }
-        } else if (must_encode(c, COMP_PATH) || c == '%' || c == '#' || c == '\\') {
-            return 0;
+            continue;
         }
+        size_t len = i - seg;
+        if ((len == 1 && ref[seg] == '.') || (len == 2 && ref[seg] == '.' && ref[seg + 1] == '.'))
+            return 0;
+        seg = i + 1;
     }
+    for (size_t i = path_n + 1; i < n; i++)
+        if (!plain_byte((unsigned char)ref[i], COMP_QUERY))
+            return 0;
     return 1;
 }
 
@@ -525,19 +529,18 @@ int urlres_resolve_normal(const char *base, size_t base_len, const char *ref, si
                           size_t out_size, size_t *out_len)
 {
     size_t sl = urlres_scheme_len(base, base_len);
-    if (sl == 0 || base_len < sl + 3 || base[sl + 1] != '/' || base[sl + 2] != '/' || !plain_ref(ref, ref_len))
-        return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);
-    const char *path = memchr(base + sl + 3, '/', base_len - sl - 3);
+    const char *path = NULL;
+    if (sl > 0 && base_len >= sl + 3 && base[sl + 1] == '/' && base[sl + 2] == '/' && plain_ref(ref, ref_len))
+        path = memchr(base + sl + 3, '/', base_len - sl - 3);
     if (path == NULL)
         return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);
     size_t keep = (size_t)(path - base); /* the origin, for a reference from the root */
     if (ref[0] != '/') {
         /* the base's path up to its last '/' (a normalised base has no fragment) */
         const char *q = memchr(path, '?', base_len - keep);
-        size_t k = (q ? (size_t)(q - base) : base_len);
-        while (base[k - 1] != '/')
-            k--;
-        keep = k;
+        keep = q ? (size_t)(q - base) : base_len;
+        while (base[keep - 1] != '/')
+            keep--;
     }
     if (keep + ref_len >= out_size)
         return urlres_resolve(base, base_len, ref, ref_len, 0, out, out_size, out_len);

@@ -268,6 +268,12 @@ static bool live(const struct header *h, const struct entry *e, uint32_t now)
     return e->key != 0 && fresh(h, e->time, now) && page_present(h, e->page_pos);
 }
 
+/* The bucket a key lives in (nbuckets is fixed at creation, so no lock). */
+static struct entry *bucket_of(const struct corrstore *cs, uint64_t key)
+{
+    return cs->entries + (key % cs->h->nbuckets) * BUCKET;
+}
+
 int corrstore_record(struct corrstore *cs, const char *url, size_t url_len, uint64_t *page_ref,
                      const struct corrstore_obj *objs, size_t n, uint32_t now, unsigned *evicted)
 {
@@ -280,7 +286,7 @@ int corrstore_record(struct corrstore *cs, const char *url, size_t url_len, uint
      * function's time): ask for every bucket first so the waits overlap,
      * before the lock, so no other process waits on them. */
     for (size_t i = 0; i < n; i++) {
-        const char *b = (const char *)(cs->entries + (objs[i].key % cs->h->nbuckets) * BUCKET);
+        const char *b = (const char *)bucket_of(cs, objs[i].key);
         for (size_t line = 0; line < BUCKET * sizeof(struct entry); line += CACHE_LINE) {
             __builtin_prefetch(b + line, 1);
         }
@@ -295,7 +301,7 @@ int corrstore_record(struct corrstore *cs, const char *url, size_t url_len, uint
     }
     uint64_t pos = *page_ref - 1;
     for (size_t i = 0; i < n; i++) {
-        struct entry *b = cs->entries + (objs[i].key % h->nbuckets) * BUCKET;
+        struct entry *b = bucket_of(cs, objs[i].key);
         struct entry *slot = NULL, *dead = NULL, *oldest = b;
         for (size_t j = 0; j < BUCKET; j++) {
             if (b[j].key == objs[i].key) {
@@ -338,7 +344,7 @@ int corrstore_lookup(struct corrstore *cs, uint64_t key, uint32_t now, char *pag
         return -1;
     }
     struct header *h = cs->h;
-    struct entry *b = cs->entries + (key % h->nbuckets) * BUCKET;
+    struct entry *b = bucket_of(cs, key);
     h->stats.lookups++;
     for (size_t j = 0; j < BUCKET; j++) {
         if (b[j].key != key || !live(h, &b[j], now)) {

@@ -251,9 +251,12 @@ def run(chain, cicap, table, failures, expect_handshake_events=False, annotate=F
     (about 1 % of echoed pages; docs/CORRELATION.md, "Connections closed after
     an echoed page"), and browsers resend an idempotent request once on a new
     connection (RFC 9112 9.3.1): so does this, there only, and says so."""
+    def connect():
+        return http.client.HTTPConnection("127.0.0.1", chain.squid.port, timeout=15)
+
     steps = []  # (label, step) in order sent
     for name, st_list in table:
-        conn = http.client.HTTPConnection("127.0.0.1", chain.squid.port, timeout=15)
+        conn = connect()
         after_echo = False
         try:
             for i, st in enumerate(st_list):
@@ -268,7 +271,7 @@ def run(chain, cicap, table, failures, expect_handshake_events=False, annotate=F
                         print(f"resent once on a new connection after an echoed page (Squid 5.7 race): "
                               f"{label}: {e!r}")
                         conn.close()
-                        conn = http.client.HTTPConnection("127.0.0.1", chain.squid.port, timeout=15)
+                        conn = connect()
                         status, headers, body = send(conn, st)
                 except (OSError, http.client.HTTPException) as e:
                     failures.append(f"{label}: no answer through Squid: {e!r}")
